@@ -1,0 +1,283 @@
+/// \file callbacks.hpp
+/// \brief Callbacks for Solver::minimize(): Evaluate, PrintProgress, ProgressBar, History (with
+/// CSV output), EarlyStopping and TimeLimit. A callback is any object with some of the hooks
+/// `begin(const Solver&)`, `iteration(const Solver&, IterationInfo&)` (returning bool: true
+/// stops the run; or void) and `end(const Solver&, const Result&)`, found at compile time.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "solver.hpp"
+#include "status.hpp"
+
+namespace dladmm {
+
+/// \brief Evaluates the network on a held-out set every \p every iterations (and at the last)
+/// and stores the mean loss and accuracy in IterationInfo::test_loss / test_accuracy. Put it
+/// before the callbacks that print or record them.
+/// \tparam Scalar float or double.
+template <typename Scalar>
+class Evaluate {
+ public:
+  /// \param x held-out inputs n_0 x M and \param y targets n_L x M; both are referenced, not
+  /// copied, and must outlive the run.
+  /// \param every evaluate every this many iterations (>= 1).
+  /// \throws std::invalid_argument if every < 1 or x and y disagree in samples.
+  Evaluate(const Matrix<Scalar>& x, const Matrix<Scalar>& y, int every = 1)
+      : m_x(x), m_y(y), m_every(every) {
+    if (every < 1) throw std::invalid_argument("Evaluate: every must be >= 1");
+    if (x.cols() != y.cols())
+      throw std::invalid_argument("Evaluate: " + std::to_string(x.cols()) + " samples but " +
+                                  std::to_string(y.cols()) + " target columns");
+  }
+
+  /// \brief Fills info.test_loss and info.test_accuracy every `every` iterations and at the
+  /// last iteration.
+  template <typename SolverT>
+  void iteration(const SolverT& solver, IterationInfo& info) {
+    const bool final_iteration = info.iteration >= solver.param().max_iterations;
+    if (info.iteration % m_every != 0 && !final_iteration) return;
+    const auto* problem = solver.problem();
+    const Metrics m = problem->network().evaluate(problem->loss(), m_x, m_y, m_buffers);
+    info.test_loss = m.loss;
+    info.test_accuracy = m.accuracy;
+  }
+
+ private:
+  const Matrix<Scalar>& m_x;
+  const Matrix<Scalar>& m_y;
+  int m_every;
+  ForwardWorkspace<Scalar> m_buffers;
+};
+
+/// \brief Formats a figure for logs: NaN as "-", else 6 significant digits.
+inline std::string format_figure(double value) {
+  if (std::isnan(value)) return "-";
+  std::ostringstream out;
+  out << std::setprecision(6) << value;
+  return out.str();
+}
+
+/// \brief Prints one line per iteration (iteration, objective, primal residual, rho, train and
+/// test accuracy, seconds) to a stream, every \p every iterations, and a summary at the end.
+class PrintProgress {
+ public:
+  /// \param out the stream (default std::cout); \param every print every this many iterations.
+  explicit PrintProgress(std::ostream& out = std::cout, int every = 1)
+      : m_out(out), m_every(every < 1 ? 1 : every) {}
+
+  /// \brief Prints the column header.
+  template <typename SolverT>
+  void begin(const SolverT&) {
+    m_out << "iter  objective      primal_res    rho        train_acc  test_acc  seconds\n";
+  }
+
+  /// \brief Prints the line of this iteration.
+  template <typename SolverT>
+  void iteration(const SolverT&, IterationInfo& info) {
+    if (info.iteration % m_every != 0) return;
+    char line[256];
+    std::snprintf(line, sizeof line, "%4d  %-13s  %-12s  %-9s  %-9s  %-8s  %.3f\n", info.iteration,
+                  format_figure(info.objective).c_str(),
+                  format_figure(info.primal_residual).c_str(), format_figure(info.rho).c_str(),
+                  format_figure(info.train_accuracy).c_str(),
+                  format_figure(info.test_accuracy).c_str(), info.seconds);
+    m_out << line << std::flush;
+  }
+
+  /// \brief Prints the summary: status, iterations, time, final accuracies.
+  template <typename SolverT>
+  void end(const SolverT&, const Result& result) {
+    m_out << "status " << to_string(result.status) << ", " << result.iterations << " iterations, "
+          << std::fixed << std::setprecision(2) << result.seconds
+          << " s of updates, train accuracy " << format_figure(result.last.train_accuracy)
+          << ", test accuracy " << format_figure(result.last.test_accuracy) << "\n";
+    m_out.unsetf(std::ios::floatfield);
+  }
+
+ private:
+  std::ostream& m_out;
+  int m_every;
+};
+
+/// \brief A progress bar redrawn in place (carriage return) for terminals, with the current
+/// objective and accuracies, then a summary line.
+class ProgressBar {
+ public:
+  /// \param out the stream (default std::cerr); \param width characters of the bar.
+  explicit ProgressBar(std::ostream& out = std::cerr, int width = 30)
+      : m_out(out), m_width(width < 5 ? 5 : width) {}
+
+  /// \brief Redraws the bar.
+  template <typename SolverT>
+  void iteration(const SolverT& solver, IterationInfo& info) {
+    const int total = solver.param().max_iterations;
+    const int filled = int(double(m_width) * info.iteration / total);
+    std::string bar(std::size_t(filled), '=');
+    bar.resize(std::size_t(m_width), ' ');
+    m_out << "\r[" << bar << "] " << info.iteration << "/" << total << " obj "
+          << format_figure(info.objective) << " train " << format_figure(info.train_accuracy)
+          << " test " << format_figure(info.test_accuracy) << "   " << std::flush;
+  }
+
+  /// \brief Ends the bar's line and prints the summary.
+  template <typename SolverT>
+  void end(const SolverT& solver, const Result& result) {
+    m_out << "\n";
+    PrintProgress(m_out).end(solver, result);
+  }
+
+ private:
+  std::ostream& m_out;
+  int m_width;
+};
+
+/// \brief Records every iteration's figures; writes them as the history CSV of DESIGN.md.
+class History {
+ public:
+  /// \brief Appends the iteration's figures.
+  template <typename SolverT>
+  void iteration(const SolverT&, IterationInfo& info) {
+    rows.push_back(info);
+  }
+
+  /// \brief The CSV header: iteration,time_s,objective,primal_residual,rho,train_loss,
+  /// train_accuracy,test_loss,test_accuracy, then dual_residual, nu, the backtracking and
+  /// FISTA counts, and r_1..r_L (squared residual of each layer).
+  std::string csv_header() const {
+    std::string header =
+        "iteration,time_s,objective,primal_residual,rho,train_loss,train_accuracy,test_loss,"
+        "test_accuracy,dual_residual,nu,weight_backtracks,activation_backtracks,"
+        "backtrack_cap_hits,fista_iterations,fista_cap_hits";
+    const std::size_t layers = rows.empty() ? 0 : rows.front().layer_residuals.size();
+    for (std::size_t l = 0; l < layers; ++l) header += ",r" + std::to_string(l + 1);
+    return header;
+  }
+
+  /// \brief Writes the CSV to \p out: the header and one row per recorded iteration; NaN
+  /// figures are written as empty fields.
+  void write_csv(std::ostream& out) const {
+    out << csv_header() << "\n" << std::setprecision(9);
+    auto field = [&out](double v) {
+      out << ',';
+      if (!std::isnan(v)) out << v;
+    };
+    for (const IterationInfo& r : rows) {
+      out << r.iteration;
+      for (double v : {r.seconds, r.objective, r.primal_residual, r.rho, r.train_loss,
+                       r.train_accuracy, r.test_loss, r.test_accuracy, r.dual_residual, r.nu})
+        field(v);
+      out << ',' << r.weight_backtracks << ',' << r.activation_backtracks << ','
+          << r.backtrack_cap_hits << ',' << r.fista_iterations << ',' << r.fista_cap_hits;
+      for (double v : r.layer_residuals) field(v);
+      out << "\n";
+    }
+  }
+
+  /// \brief Writes the CSV to \p path atomically: to a temporary file beside it, then renamed,
+  /// so that a reader never sees a half-written file.
+  /// \throws std::runtime_error naming the file if it cannot be written.
+  void write_csv(const std::string& path) const {
+    const std::string temporary = path + ".tmp";
+    {
+      std::ofstream out(temporary, std::ios::trunc);
+      if (!out) throw std::runtime_error("History::write_csv: cannot write " + temporary);
+      write_csv(out);
+      out.flush();
+      if (!out) {
+        std::remove(temporary.c_str());
+        throw std::runtime_error("History::write_csv: error while writing " + temporary);
+      }
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      std::remove(temporary.c_str());
+      throw std::runtime_error("History::write_csv: cannot rename " + temporary + " to " + path);
+    }
+  }
+
+  std::vector<IterationInfo> rows;  ///< One entry per iteration.
+};
+
+/// \brief Which figure EarlyStopping watches.
+enum class Monitor {
+  TestAccuracy,  ///< IterationInfo::test_accuracy (higher is better).
+  TestLoss,      ///< IterationInfo::test_loss (lower is better).
+  TrainLoss      ///< IterationInfo::train_loss (lower is better).
+};
+
+/// \brief Stops the run when the monitored figure has not improved for \p patience
+/// evaluations (iterations where it is not NaN).
+class EarlyStopping {
+ public:
+  /// \param monitor the figure; \param patience evaluations without improvement (>= 1);
+  /// \param min_delta the smallest change that counts as an improvement (>= 0).
+  /// \throws std::invalid_argument on patience < 1 or min_delta < 0.
+  explicit EarlyStopping(Monitor monitor = Monitor::TestAccuracy, int patience = 10,
+                         double min_delta = 0)
+      : m_monitor(monitor), m_patience(patience), m_min_delta(min_delta) {
+    if (patience < 1) throw std::invalid_argument("EarlyStopping: patience must be >= 1");
+    if (!(min_delta >= 0)) throw std::invalid_argument("EarlyStopping: min_delta must be >= 0");
+  }
+
+  /// \brief True (stop) once `patience` evaluations passed without improvement.
+  template <typename SolverT>
+  bool iteration(const SolverT&, IterationInfo& info) {
+    double value = m_monitor == Monitor::TestAccuracy ? -info.test_accuracy
+                   : m_monitor == Monitor::TestLoss   ? info.test_loss
+                                                      : info.train_loss;
+    if (std::isnan(value)) return false;
+    if (value < m_best - m_min_delta) {
+      m_best = value;
+      best_iteration = info.iteration;
+      m_waited = 0;
+      return false;
+    }
+    return ++m_waited >= m_patience;
+  }
+
+  int best_iteration = 0;  ///< Iteration of the best figure so far.
+
+ private:
+  Monitor m_monitor;
+  int m_patience;
+  double m_min_delta;
+  double m_best = std::numeric_limits<double>::infinity();
+  int m_waited = 0;
+};
+
+/// \brief Stops the run once \p seconds of wall time have passed since the run began.
+class TimeLimit {
+ public:
+  /// \throws std::invalid_argument unless seconds > 0.
+  explicit TimeLimit(double seconds) : m_seconds(seconds) {
+    if (!(seconds > 0)) throw std::invalid_argument("TimeLimit: seconds must be > 0");
+  }
+  /// \brief Starts the clock.
+  template <typename SolverT>
+  void begin(const SolverT&) {
+    m_start = std::chrono::steady_clock::now();
+  }
+  /// \brief True (stop) once the time is up.
+  template <typename SolverT>
+  bool iteration(const SolverT&, IterationInfo&) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count() >=
+           m_seconds;
+  }
+
+ private:
+  double m_seconds;
+  std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+};
+
+}  // namespace dladmm

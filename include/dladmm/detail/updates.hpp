@@ -1,0 +1,231 @@
+/// \file detail/updates.hpp
+/// \brief The block updates of one dlADMM iteration (ALGORITHM.md §3), each a small function
+/// on explicit matrices. The solver keeps the products W_l a_{l-1} and passes the residual
+/// R = W A - T of the block's quadratic coupling (beta/2)||T - W A||^2; every step that changes
+/// W or a also updates the kept product, so no product is computed twice. Not API.
+#pragma once
+
+#include <cmath>
+
+#include "../config.hpp"
+#include "../param.hpp"
+#include "parallel.hpp"
+#include "reduce.hpp"
+
+namespace dladmm::detail {
+
+/// \brief What one W or a step did.
+struct BlockReport {
+  int backtracks = 0;    ///< Curvature raises (trials beyond the first).
+  bool hit_cap = false;  ///< No accepted curvature within the cap: the block kept its value.
+};
+
+/// \brief Backtracking settings shared by the W and a steps (ALGORITHM.md §3.1).
+template <typename Scalar>
+struct Backtracking {
+  Scalar initial;  ///< c_0 (theta for W, tau for a).
+  Scalar factor;   ///< Raise factor (> 1).
+  int cap;         ///< Most raises.
+};
+
+/// \brief target -= scale * step, in parallel over column blocks.
+template <typename Target, typename Step, typename Scalar>
+void subtract_scaled(Target& target, Scalar scale, const Step& step) {
+  for_column_blocks(target.cols(), [&](Index first, Index count) {
+    target.middleCols(first, count) -= scale * step.middleCols(first, count);
+  });
+}
+
+/// \brief The smallest c = c_0 factor^k, 0 <= k <= cap, with c >= \p threshold: the closed form
+/// of the backtracking loop of ALGORITHM.md §3.1 for quadratic blocks. Sets report.hit_cap if
+/// even c_0 factor^cap is below the threshold.
+template <typename Scalar>
+Scalar accepted_curvature(const Backtracking<Scalar>& bt, double threshold, BlockReport& report) {
+  Scalar c = bt.initial;
+  while (double(c) < threshold && report.backtracks < bt.cap) {
+    c *= bt.factor;
+    ++report.backtracks;
+  }
+  report.hit_cap = double(c) < threshold;
+  return c;
+}
+
+/// \brief The W step (ALGORITHM.md §3.1, §3.5): one prox-gradient step on
+/// g(W) = (beta/2)||T - W A||^2 + Omega(W) from the current W with backtracking curvature.
+/// \param W weights (in/out).
+/// \param A the layer input.
+/// \param residual on entry W A - T; destroyed (used as scratch for the step's product).
+/// \param product W A (in/out: kept equal to the new W times A).
+/// \param grad buffer of W's shape.
+/// \param trial buffer of W's shape (used only by the L1 prox).
+template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap>
+BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, ResidualMap& residual,
+                                  ProductMap& product, Matrix<Scalar>& grad, Matrix<Scalar>& trial,
+                                  Scalar beta, const Backtracking<Scalar>& bt, Regularization kind,
+                                  Scalar lambda) {
+  BlockReport report;
+  grad.noalias() = beta * residual * A.transpose();
+  auto& step_product = residual;  // the residual is dead from here on
+  if (kind == Regularization::L1 && lambda > 0) {
+    // The soft-threshold moves non-linearly with c: test each trial (one product each).
+    Scalar c = bt.initial;
+    for (;; c *= bt.factor, ++report.backtracks) {
+      const Scalar cut = lambda / c;
+      trial = (W - grad / c).unaryExpr([cut](Scalar v) {
+        return v > cut ? v - cut : (v < -cut ? v + cut : Scalar(0));
+      });
+      trial -= W;  // the step D
+      step_product.noalias() = trial * A;
+      const double d2 = sum_squares(trial);
+      if (double(beta) * sum_squares(step_product) <= double(c) * d2 * (1 + 1e-6) || d2 == 0) {
+        W += trial;
+        product += step_product;
+        return report;
+      }
+      if (report.backtracks == bt.cap) break;
+    }
+    report.hit_cap = true;
+    return report;
+  }
+  // None or L2: the step is D = -H / (c + lambda) with H = G + lambda W, a fixed direction, so
+  // the acceptance test beta ||D A||^2 <= c ||D||^2 has the closed form c >= beta ||HA||^2/||H||^2.
+  const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
+  if (l2 > 0) grad += l2 * W;
+  const double h2 = sum_squares(grad);
+  if (h2 == 0) return report;
+  step_product.noalias() = grad * A;
+  const Scalar c = accepted_curvature(bt, double(beta) * sum_squares(step_product) / h2, report);
+  if (report.hit_cap) return report;
+  const Scalar inv = Scalar(1) / (c + l2);
+  W -= inv * grad;
+  subtract_scaled(product, inv, step_product);
+  return report;
+}
+
+/// \brief The exact W update (the cubic step dlADMM avoids): the minimiser of
+/// (beta/2)||T - W A||^2 + (lambda/2)||W||^2, as the Newton step W - H (beta A A^T + lambda I)^-1
+/// with H the gradient. Arguments as weight_step_quadratic(); allocates.
+template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap>
+BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap& residual,
+                              ProductMap& product, Matrix<Scalar>& grad, Scalar beta,
+                              Regularization kind, Scalar lambda) {
+  const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
+  grad.noalias() = beta * residual * A.transpose();
+  if (l2 > 0) grad += l2 * W;
+  Matrix<Scalar> hessian(A.rows(), A.rows());
+  hessian.setZero();
+  hessian.template selfadjointView<Eigen::Lower>().rankUpdate(A, beta);
+  hessian.diagonal().array() += l2;
+  // The step D solves D M = -H, i.e. M D^T = -H^T (M symmetric; LDLT copes with a singular M).
+  const Matrix<Scalar> step =
+      -hessian.template selfadjointView<Eigen::Lower>().ldlt().solve(grad.transpose()).transpose();
+  W += step;
+  residual.noalias() = step * A;
+  product += residual;
+  return {};
+}
+
+/// \brief grad = beta W^T residual + nu (a - f(z)), the gradient of the a block.
+template <typename Scalar, typename Activation, typename ResidualMap, typename GradMap>
+void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
+                         const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
+                         GradMap& grad, Scalar beta, Scalar nu) {
+  grad.noalias() = beta * W.transpose() * residual;
+  for_column_blocks(a.cols(), [&](Index first, Index count) {
+    for (Index j = first; j < first + count; ++j)
+      for (Index i = 0; i < a.rows(); ++i) grad(i, j) += nu * (a(i, j) - f(z(i, j)));
+  });
+}
+
+/// \brief The a step (ALGORITHM.md §3.1, §3.2): one gradient step on
+/// g(a) = (beta/2)||T - W a||^2 + (nu/2)||a - f(z)||^2 with backtracking curvature.
+/// \param a activation (in/out).
+/// \param W the next layer's weights.
+/// \param residual on entry W a - T; destroyed.
+/// \param product W a (in/out: kept equal to W times the new a).
+/// \param z the layer's pre-activation (f(z) is the proximity target).
+/// \param grad buffer of a's shape.
+template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
+          typename GradMap>
+BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W,
+                                      ResidualMap& residual, ProductMap& product,
+                                      const Matrix<Scalar>& z, const Activation& f, GradMap& grad,
+                                      Scalar beta, Scalar nu, const Backtracking<Scalar>& bt) {
+  BlockReport report;
+  activation_gradient(a, W, residual, z, f, grad, beta, nu);
+  const double g2 = sum_squares(grad);
+  if (g2 == 0) return report;
+  auto& step_product = residual;  // W G
+  step_product.noalias() = W * grad;
+  const double threshold = (double(beta) * sum_squares(step_product) + double(nu) * g2) / g2;
+  const Scalar c = accepted_curvature(bt, threshold, report);
+  if (report.hit_cap) return report;
+  const Scalar inv = Scalar(1) / c;
+  subtract_scaled(a, inv, grad);
+  subtract_scaled(product, inv, step_product);
+  return report;
+}
+
+/// \brief The exact a update (cubic): a - (beta W^T W + nu I)^-1 grad, the minimiser of the a
+/// block. Arguments as activation_step_quadratic(); allocates.
+template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
+          typename GradMap>
+BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, ResidualMap& residual,
+                                  ProductMap& product, const Matrix<Scalar>& z, const Activation& f,
+                                  GradMap& grad, Scalar beta, Scalar nu) {
+  activation_gradient(a, W, residual, z, f, grad, beta, nu);
+  Matrix<Scalar> hessian(W.cols(), W.cols());
+  hessian.setZero();
+  hessian.template selfadjointView<Eigen::Lower>().rankUpdate(W.transpose(), beta);
+  hessian.diagonal().array() += nu;
+  hessian.template selfadjointView<Eigen::Lower>().llt().solveInPlace(grad);
+  a -= grad;
+  residual.noalias() = W * grad;
+  product -= residual;
+  return {};
+}
+
+/// \brief The hidden z step (ALGORITHM.md §3.3): elementwise closed form with m = W a + b.
+template <typename Scalar, typename Activation, typename ProductMap>
+void hidden_z_step(Matrix<Scalar>& z, const ProductMap& product, const Vector<Scalar>& b,
+                   const Matrix<Scalar>& a, const Activation& f) {
+  for_column_blocks(z.cols(), [&](Index first, Index count) {
+    for (Index j = first; j < first + count; ++j)
+      for (Index i = 0; i < z.rows(); ++i) z(i, j) = f.z_update(product(i, j) + b[i], a(i, j));
+  });
+}
+
+/// \brief The b step (ALGORITHM.md §3.4): the exact column mean of T = z - W a (+ u / rho for
+/// the last layer; pass u = nullptr for hidden layers).
+template <typename Scalar, typename ProductMap>
+void bias_step(Vector<Scalar>& b, const Matrix<Scalar>& z, const ProductMap& product,
+               const Matrix<Scalar>* u, Scalar rho) {
+  const Scalar inv_n = Scalar(1) / Scalar(z.cols());
+  b.setZero();
+  for (Index j = 0; j < z.cols(); ++j) b += z.col(j) - product.col(j);
+  if (u)
+    for (Index j = 0; j < z.cols(); ++j) b += u->col(j) / rho;
+  b *= inv_n;
+}
+
+/// \brief residual = W a + b 1^T - z (- u / rho when u is given): the residual W A - T of the
+/// block couplings of layer l (ALGORITHM.md §3.2, §3.5).
+template <typename Scalar, typename ProductMap, typename OutMap>
+void coupling_residual(OutMap& residual, const ProductMap& product, const Vector<Scalar>& b,
+                       const Matrix<Scalar>& z, const Matrix<Scalar>* u, Scalar rho) {
+  const Scalar inv_rho = Scalar(1) / rho;
+  for_column_blocks(z.cols(), [&](Index first, Index count) {
+    auto out = residual.middleCols(first, count);
+    out = (product.middleCols(first, count).colwise() + b) - z.middleCols(first, count);
+    if (u) out -= inv_rho * u->middleCols(first, count);
+  });
+}
+
+/// \brief The dual step (ALGORITHM.md §3.7): u += rho (z_L - W_L a_{L-1} - b_L 1^T).
+template <typename Scalar, typename ProductMap>
+void dual_step(Matrix<Scalar>& u, const Matrix<Scalar>& z, const ProductMap& product,
+               const Vector<Scalar>& b, Scalar rho) {
+  u += rho * (z - (product.colwise() + b));
+}
+
+}  // namespace dladmm::detail

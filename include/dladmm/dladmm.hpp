@@ -1,0 +1,16 @@
+/// \file dladmm.hpp
+/// \brief Umbrella header: the whole public API.
+#pragma once
+
+#include "activation.hpp"
+#include "callbacks.hpp"
+#include "config.hpp"
+#include "layer.hpp"
+#include "loss.hpp"
+#include "network.hpp"
+#include "param.hpp"
+#include "problem.hpp"
+#include "schedule.hpp"
+#include "solver.hpp"
+#include "status.hpp"
+#include "version.hpp"

@@ -1,0 +1,155 @@
+/// \file param.hpp
+/// \brief Param<Scalar>: every tunable of the solver, with its default and check().
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace dladmm {
+
+/// \brief How the W and a blocks are solved (ALGORITHM.md §3.2, §3.5).
+enum class SubproblemSolver {
+  Quadratic,  ///< dlADMM: one quadratic-approximation step with backtracking (quadratic cost).
+  Exact       ///< The closed-form minimiser through a linear solve (cubic cost), for comparison.
+};
+
+/// \brief How the variables are initialised (ALGORITHM.md §9.2).
+enum class Initialization {
+  Reference,  ///< W, b ~ N(0, init_stddev^2); hidden z, a by a forward pass; z_L = 2Y - 1; u = 0.
+  Forward     ///< As Reference, but z_L = W_L a_{L-1} + b_L (a plain forward pass).
+};
+
+/// \brief Convex regulariser Omega(W) of every weight matrix, applied as a prox step (§3.1).
+enum class Regularization {
+  None,  ///< No regulariser (the reference implementation).
+  L1,    ///< lambda * ||W||_1: soft-thresholding at lambda / c.
+  L2     ///< (lambda / 2) * ||W||^2: W = (c W0 - G) / (c + lambda).
+};
+
+/// \brief How rho changes between iterations (ALGORITHM.md §4.1, §4.2).
+enum class RhoSchedule {
+  Fixed,     ///< rho stays at its initial value.
+  Step,      ///< rho *= rho_step_factor every rho_step_every iterations, up to rho_max.
+  Reference  ///< The reference implementation's adaptive rule (§4.2).
+};
+
+/// \brief All parameters of the dlADMM solver. Plain public fields with documented defaults;
+/// call check() (the solver does) to validate them.
+///
+/// The defaults reproduce the reference implementation (ALGORITHM.md §4.1): nu tied to rho,
+/// rho = 1e-6 with the adaptive rule, theta = tau = 1, doubling backtracking, FISTA with step 4,
+/// 500 iterations and tolerance 1e-3, 200 iterations, N(0, 0.1^2) weights, z_L = 2Y - 1.
+/// \tparam Scalar float or double.
+template <typename Scalar>
+struct Param {
+  /// Initial ADMM penalty rho on the last layer's linear constraint. > 0. Default 1e-6.
+  Scalar rho = Scalar(1e-6);
+  /// If true (default), nu is always equal to the current rho, as in the reference code.
+  bool nu_tied_to_rho = true;
+  /// Penalty nu of the relaxed hidden-layer constraints when not tied to rho. > 0. Default 1e-6.
+  Scalar nu = Scalar(1e-6);
+
+  /// Initial curvature theta_0 of the W backtracking. > 0. Default 1.
+  Scalar theta = Scalar(1);
+  /// Initial curvature tau_0 of the a backtracking. > 0. Default 1.
+  Scalar tau = Scalar(1);
+  /// Factor by which backtracking raises the curvature per trial. > 1. Default 2.
+  Scalar backtrack_factor = Scalar(2);
+  /// Most curvature raises per W or a step; past it the block keeps its value and the cap hit is
+  /// counted. In [1, 1000]. Default 60.
+  int max_backtracks = 60;
+
+  /// FISTA step eta for the cross-entropy z_L subproblem (§3.6). > 0. Default 4.
+  Scalar fista_step = Scalar(4);
+  /// Most FISTA iterations per z_L solve. >= 1. Default 500.
+  int fista_max_iterations = 500;
+  /// FISTA stops when the absolute change of its (summed) objective is below this. >= 0.
+  /// Default 1e-3.
+  Scalar fista_tolerance = Scalar(1e-3);
+
+  /// Most dlADMM iterations minimize() takes. >= 1. Default 200.
+  int max_iterations = 200;
+  /// Converged when the root-mean-square entry of r_L = z_L - W_L a_{L-1} - b_L is at most this
+  /// and the dual residual's is at most dual_tolerance. >= 0 (0 disables). Default 1e-6.
+  Scalar primal_tolerance = Scalar(1e-6);
+  /// Tolerance on the root-mean-square entry of rho (z_L^{k+1} - z_L^k). >= 0. Default 1e-6.
+  Scalar dual_tolerance = Scalar(1e-6);
+
+  /// Recompute the cached products W_l a_{l-1} from scratch every this many iterations (the
+  /// solver otherwise updates them incrementally, which lets rounding drift). >= 1. Default 20.
+  int product_refresh_every = 20;
+  /// Compute the training loss and accuracy (a forward pass) after every iteration. The
+  /// Reference rho schedule needs the loss and turns this on by itself. Default true.
+  bool evaluate_training_set = true;
+
+  /// Seed of the one random stream used for initialisation. Default 13.
+  std::uint64_t seed = 13;
+  /// Initialisation of z_L (see Initialization). Default Reference.
+  Initialization initialization = Initialization::Reference;
+  /// Standard deviation of the initial W and b entries. > 0. Default 0.1.
+  Scalar init_stddev = Scalar(0.1);
+
+  /// W and a solver. Default Quadratic (dlADMM).
+  SubproblemSolver solver = SubproblemSolver::Quadratic;
+  /// Regulariser of W. Default None. The Exact solver supports None and L2 only.
+  Regularization regularization = Regularization::None;
+  /// Regularisation weight lambda. >= 0. Default 0.
+  Scalar lambda = Scalar(0);
+
+  /// Rho schedule. Default Reference (the reference code's adaptive rule).
+  RhoSchedule rho_schedule = RhoSchedule::Reference;
+  /// Step schedule: multiply rho every this many iterations. >= 1. Default 100 (the paper).
+  int rho_step_every = 100;
+  /// Step and Reference schedules: factor applied to rho when it is raised. > 1. Default 10.
+  Scalar rho_factor = Scalar(10);
+  /// Step and Reference schedules: rho is never raised above this. >= rho unless the schedule is
+  /// Fixed. Default 0.1 (the reference code's cap).
+  Scalar rho_max = Scalar(0.1);
+  /// Reference schedule: rho rises after the training loss rose this many times in a row.
+  /// >= 1. Default 3.
+  int rho_patience = 3;
+  /// Reference schedule: when rho rises and every hidden layer is at least this wide, theta and
+  /// tau are multiplied by rho_factor too. >= 0. Default 100.
+  int curvature_scale_min_width = 100;
+
+  /// \brief Throws std::invalid_argument naming the first invalid field and its valid range.
+  void check() const {
+    require(std::isfinite(rho) && rho > 0, "rho", "must be finite and > 0");
+    require(std::isfinite(nu) && nu > 0, "nu", "must be finite and > 0");
+    require(std::isfinite(theta) && theta > 0, "theta", "must be finite and > 0");
+    require(std::isfinite(tau) && tau > 0, "tau", "must be finite and > 0");
+    require(std::isfinite(backtrack_factor) && backtrack_factor > 1, "backtrack_factor",
+            "must be finite and > 1");
+    require(max_backtracks >= 1 && max_backtracks <= 1000, "max_backtracks",
+            "must be in [1, 1000]");
+    require(std::isfinite(fista_step) && fista_step > 0, "fista_step", "must be finite and > 0");
+    require(fista_max_iterations >= 1, "fista_max_iterations", "must be >= 1");
+    require(std::isfinite(fista_tolerance) && fista_tolerance >= 0, "fista_tolerance",
+            "must be finite and >= 0");
+    require(max_iterations >= 1, "max_iterations", "must be >= 1");
+    require(std::isfinite(primal_tolerance) && primal_tolerance >= 0, "primal_tolerance",
+            "must be finite and >= 0");
+    require(std::isfinite(dual_tolerance) && dual_tolerance >= 0, "dual_tolerance",
+            "must be finite and >= 0");
+    require(product_refresh_every >= 1, "product_refresh_every", "must be >= 1");
+    require(std::isfinite(init_stddev) && init_stddev > 0, "init_stddev", "must be finite and > 0");
+    require(std::isfinite(lambda) && lambda >= 0, "lambda", "must be finite and >= 0");
+    require(!(solver == SubproblemSolver::Exact && regularization == Regularization::L1),
+            "regularization", "L1 has no closed form: use None or L2 with the Exact solver");
+    require(rho_step_every >= 1, "rho_step_every", "must be >= 1");
+    require(std::isfinite(rho_factor) && rho_factor > 1, "rho_factor", "must be finite and > 1");
+    require(std::isfinite(rho_max) && (rho_schedule == RhoSchedule::Fixed || rho_max >= rho),
+            "rho_max", "must be finite and >= rho (unless rho_schedule is Fixed)");
+    require(rho_patience >= 1, "rho_patience", "must be >= 1");
+    require(curvature_scale_min_width >= 0, "curvature_scale_min_width", "must be >= 0");
+  }
+
+ private:
+  static void require(bool ok, const char* field, const char* range) {
+    if (!ok) throw std::invalid_argument(std::string("Param::check: ") + field + " " + range);
+  }
+};
+
+}  // namespace dladmm

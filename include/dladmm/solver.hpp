@@ -1,0 +1,378 @@
+/// \file solver.hpp
+/// \brief Solver<Problem>: dlADMM (ALGORITHM.md Algorithm 1): init(), step(), minimize().
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "detail/hooks.hpp"
+#include "detail/reduce.hpp"
+#include "detail/updates.hpp"
+#include "loss.hpp"
+#include "network.hpp"
+#include "param.hpp"
+#include "problem.hpp"
+#include "schedule.hpp"
+#include "status.hpp"
+
+namespace dladmm {
+
+/// \brief The figures of one dlADMM iteration.
+struct IterationInfo {
+  static constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  int iteration = 0;       ///< 1-based iteration number.
+  double seconds = 0;      ///< Wall time of the updates alone (no metrics).
+  double objective = nan;  ///< The augmented Lagrangian L_rho after the iteration.
+  /// ||z_L - W_L a_{L-1} - b_L 1^T||^2, the residual of the constraint u enforces.
+  double primal_residual = nan;
+  /// ||z_l - W_l a_{l-1} - b_l 1^T||^2 for l = 1..L (the hidden ones are penalised, not zeroed).
+  std::vector<double> layer_residuals;
+  double dual_residual = nan;     ///< rho ||z_L^{k+1} - z_L^k||.
+  double rho = nan;               ///< rho used in this iteration.
+  double nu = nan;                ///< nu used in this iteration.
+  int weight_backtracks = 0;      ///< Curvature raises of all W steps.
+  int activation_backtracks = 0;  ///< Curvature raises of all a steps.
+  int backtrack_cap_hits = 0;     ///< W or a steps that hit Param::max_backtracks (block kept).
+  int fista_iterations = 0;       ///< FISTA steps of both z_L solves.
+  int fista_cap_hits = 0;         ///< z_L solves that hit Param::fista_max_iterations.
+  double train_loss = nan;        ///< Mean loss per sample of a forward pass on the training set.
+  double train_accuracy = nan;    ///< Training accuracy of that forward pass.
+  double test_loss = nan;         ///< Filled by an evaluation callback, if any.
+  double test_accuracy = nan;     ///< Filled by an evaluation callback, if any.
+};
+
+/// \brief What minimize() returns.
+struct Result {
+  Status status = Status::Running;  ///< How the run ended.
+  int iterations = 0;               ///< Iterations taken.
+  double seconds = 0;               ///< Wall time of all updates (no metrics).
+  IterationInfo last;               ///< Figures of the last iteration.
+};
+
+/// \brief The dlADMM solver for a Problem (ALGORITHM.md §2): a backward pass over the layers,
+/// a forward pass, then the dual update. It holds the sweep's order, the rho schedule and the
+/// buffers; the block updates are in detail/updates.hpp.
+///
+/// The solver refers to the problem passed to init() or minimize(); the problem must outlive
+/// the solver's use of it. After init(), step() allocates no memory (Quadratic solver).
+/// \tparam ProblemT a Problem<Scalar, Activation, Loss>.
+template <typename ProblemT>
+class Solver {
+ public:
+  using Problem = ProblemT;                  ///< The problem type.
+  using Scalar = typename ProblemT::Scalar;  ///< float or double.
+
+  /// \brief A solver with parameters \p param (copied; checked at init()).
+  explicit Solver(const Param<Scalar>& param = Param<Scalar>()) : m_param(param) {}
+
+  /// \brief The parameters.
+  const Param<Scalar>& param() const { return m_param; }
+  /// \brief Replaces the parameters; takes effect at the next init().
+  void set_param(const Param<Scalar>& param) { m_param = param; }
+  /// \brief The state after the last step (Running until something ends the run).
+  Status status() const { return m_status; }
+  /// \brief Iterations taken since init().
+  int iteration() const { return m_iteration; }
+  /// \brief The current rho.
+  Scalar rho() const { return m_schedule ? m_schedule->rho : m_param.rho; }
+  /// \brief The current nu (rho when tied).
+  Scalar nu() const { return m_param.nu_tied_to_rho ? rho() : m_param.nu; }
+  /// \brief The figures of the last iteration.
+  const IterationInfo& info() const { return m_info; }
+  /// \brief The problem being solved (null before init()).
+  const Problem* problem() const { return m_problem; }
+  /// \brief The schedule state (rho, theta, tau); null before init().
+  const RhoScheduler<Scalar>* schedule() const { return m_schedule ? &*m_schedule : nullptr; }
+
+  /// \brief Checks the parameters, initialises the problem's variables (ALGORITHM.md §9.2) from
+  /// the seeded stream and allocates every buffer.
+  /// \throws std::invalid_argument if a parameter is invalid.
+  void init(Problem& problem) {
+    m_param.check();
+    m_problem = &problem;
+    m_iteration = 0;
+    m_status = Status::Running;
+    auto& net = problem.network();
+    const Index layers = net.num_layers(), n = problem.samples();
+    m_schedule.emplace(m_param, net.min_hidden_width());
+    m_data_finite = problem.x().allFinite() && problem.y().allFinite();
+
+    std::mt19937_64 rng(m_param.seed);
+    std::normal_distribution<double> normal(0.0, double(m_param.init_stddev));
+    auto draw = [&](auto& m) {
+      for (Index k = 0; k < m.size(); ++k) m.data()[k] = Scalar(normal(rng));
+    };
+    for (Index l = 0; l < layers; ++l) {
+      draw(net.layer(l).W);
+      draw(net.layer(l).b);
+    }
+    m_products.resize(std::size_t(layers));
+    for (Index l = 0; l < layers; ++l) {
+      Layer<Scalar>& layer = net.layer(l);
+      m_products[std::size_t(l)].noalias() = layer.W * problem.input(l);
+      layer.z = m_products[std::size_t(l)].colwise() + layer.b;
+      if (l + 1 < layers) layer.a = layer.z.unaryExpr(net.activation());
+    }
+    if (m_param.initialization == Initialization::Reference)
+      net.layer(layers - 1).z = Scalar(2) * problem.y().array() - Scalar(1);
+    problem.u().setZero(net.outputs(), n);
+
+    const Index widest = std::max(net.max_width(), net.inputs());
+    m_residual.resize(widest * n);
+    m_gradient.resize(widest * n);
+    m_weight_grad.resize(std::size_t(layers));
+    m_weight_trial.resize(std::size_t(layers));
+    for (Index l = 0; l < layers; ++l) {
+      m_weight_grad[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
+      if (m_param.regularization == Regularization::L1)
+        m_weight_trial[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
+    }
+    m_output_target.resize(net.outputs(), n);
+    m_previous_output.resize(net.outputs(), n);
+    m_output_ws.resize(net.outputs(), n);
+    m_info = IterationInfo();
+    m_info.layer_residuals.resize(std::size_t(layers));
+    if (m_param.evaluate_training_set || m_schedule->needs_training_loss())
+      net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward);  // sizes the buffers
+  }
+
+  /// \brief One dlADMM iteration (ALGORITHM.md §2): backward pass, forward pass, dual update,
+  /// then the figures, the convergence test and the rho schedule.
+  /// \return the iteration's figures.
+  /// \throws std::logic_error if init() was not called.
+  const IterationInfo& step() {
+    if (!m_problem) throw std::logic_error("Solver::step: call init() first");
+    if (m_status == Status::NumericalIssue) return m_info;
+    if (!m_data_finite) {
+      m_status = Status::NumericalIssue;
+      return m_info;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    reset_counters();
+    const Index last = m_problem->network().num_layers() - 1;
+    m_previous_output = m_problem->network().layer(last).z;
+    if (m_iteration > 0 && m_iteration % m_param.product_refresh_every == 0) refresh_products();
+
+    // Backward pass: z_L, b_L, W_L, then a_l, z_l, b_l, W_l for l = L-1 down to 1.
+    update_output(last);
+    update_bias(last);
+    update_weights(last);
+    for (Index l = last - 1; l >= 0; --l) {
+      update_activation(l);
+      update_hidden_z(l);
+      update_bias(l);
+      update_weights(l);
+    }
+    // Forward pass: W_l, b_l, z_l, a_l for l = 1 up to L-1, then W_L, b_L, z_L.
+    for (Index l = 0; l < last; ++l) {
+      update_weights(l);
+      update_bias(l);
+      update_hidden_z(l);
+      update_activation(l);
+    }
+    update_weights(last);
+    update_bias(last);
+    update_output(last);
+    update_dual(last);
+
+    m_info.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++m_iteration;
+    record_figures(last);
+    return m_info;
+  }
+
+  /// \brief init(), then step() until convergence, the iteration limit, a numerical issue or a
+  /// callback's stop. Callbacks may have any of the hooks `begin(const Solver&)`,
+  /// `iteration(const Solver&, IterationInfo&)` (returning bool: true stops; or void) and
+  /// `end(const Solver&, const Result&)`; they run in the order given.
+  template <typename... Callbacks>
+  Result minimize(Problem& problem, Callbacks&&... callbacks) {
+    init(problem);
+    (detail::call_begin(callbacks, *this), ...);
+    Result result;
+    while (true) {
+      if (m_iteration >= m_param.max_iterations) {
+        m_status = Status::IterationLimit;
+        break;
+      }
+      const int before = m_iteration;
+      step();
+      if (m_iteration == before) break;  // nothing done: the data are not finite
+      result.seconds += m_info.seconds;
+      bool stop = false;
+      ((stop = detail::call_iteration(callbacks, *this, m_info) || stop), ...);
+      if (m_status != Status::Running) break;
+      if (stop) {
+        m_status = Status::StoppedByCallback;
+        break;
+      }
+    }
+    result.status = m_status;
+    result.iterations = m_iteration;
+    result.last = m_info;
+    (detail::call_end(callbacks, *this, result), ...);
+    return result;
+  }
+
+  /// \brief The kept product W_l a_{l-1} of layer l (for tests and diagnostics).
+  const Matrix<Scalar>& product(Index l) const { return m_products[std::size_t(l)]; }
+
+ private:
+  using Map = Eigen::Map<Matrix<Scalar>>;
+
+  Map scratch(Vector<Scalar>& buffer, Index rows) {
+    return Map(buffer.data(), rows, m_problem->samples());
+  }
+  Scalar beta(Index l) const {  // weight of layer l's coupling term
+    return l == m_problem->network().num_layers() - 1 ? rho() : nu();
+  }
+  const Matrix<Scalar>* dual_term(Index l) const {  // u enters only the last layer's coupling
+    return l == m_problem->network().num_layers() - 1 ? &m_problem->u() : nullptr;
+  }
+  detail::Backtracking<Scalar> backtracking(Scalar initial) const {
+    return {initial, m_param.backtrack_factor, m_param.max_backtracks};
+  }
+  void count(const detail::BlockReport& report, int& backtracks) {
+    backtracks += report.backtracks;
+    m_info.backtrack_cap_hits += report.hit_cap;
+  }
+
+  // W_l (ALGORITHM.md §3.5), expanded at the current W_l.
+  void update_weights(Index l) {
+    Layer<Scalar>& layer = m_problem->network().layer(l);
+    Matrix<Scalar>& product = m_products[std::size_t(l)];
+    Map residual = scratch(m_residual, layer.units());
+    detail::coupling_residual(residual, product, layer.b, layer.z, dual_term(l), rho());
+    Matrix<Scalar>& grad = m_weight_grad[std::size_t(l)];
+    if (m_param.solver == SubproblemSolver::Exact) {
+      detail::weight_step_exact(layer.W, m_problem->input(l), residual, product, grad, beta(l),
+                                m_param.regularization, m_param.lambda);
+      return;
+    }
+    count(detail::weight_step_quadratic(
+              layer.W, m_problem->input(l), residual, product, grad, m_weight_trial[std::size_t(l)],
+              beta(l), backtracking(m_schedule->theta), m_param.regularization, m_param.lambda),
+          m_info.weight_backtracks);
+  }
+
+  // a_l (ALGORITHM.md §3.2), coupled to layer l+1's current W, b, z.
+  void update_activation(Index l) {
+    auto& net = m_problem->network();
+    Layer<Scalar>& layer = net.layer(l);
+    const Layer<Scalar>& next = net.layer(l + 1);
+    Matrix<Scalar>& product = m_products[std::size_t(l + 1)];
+    Map residual = scratch(m_residual, next.units());
+    Map grad = scratch(m_gradient, layer.units());
+    detail::coupling_residual(residual, product, next.b, next.z, dual_term(l + 1), rho());
+    if (m_param.solver == SubproblemSolver::Exact) {
+      detail::activation_step_exact(layer.a, next.W, residual, product, layer.z, net.activation(),
+                                    grad, beta(l + 1), nu());
+      return;
+    }
+    count(detail::activation_step_quadratic(layer.a, next.W, residual, product, layer.z,
+                                            net.activation(), grad, beta(l + 1), nu(),
+                                            backtracking(m_schedule->tau)),
+          m_info.activation_backtracks);
+  }
+
+  // Hidden z_l (ALGORITHM.md §3.3).
+  void update_hidden_z(Index l) {
+    auto& net = m_problem->network();
+    Layer<Scalar>& layer = net.layer(l);
+    detail::hidden_z_step(layer.z, m_products[std::size_t(l)], layer.b, layer.a, net.activation());
+  }
+
+  // b_l (ALGORITHM.md §3.4).
+  void update_bias(Index l) {
+    Layer<Scalar>& layer = m_problem->network().layer(l);
+    detail::bias_step(layer.b, layer.z, m_products[std::size_t(l)], dual_term(l), rho());
+  }
+
+  // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve.
+  void update_output(Index last) {
+    Layer<Scalar>& layer = m_problem->network().layer(last);
+    m_output_target = (m_products[std::size_t(last)].colwise() + layer.b) - m_problem->u() / rho();
+    const OutputReport report = m_problem->loss().update_output(
+        layer.z, m_problem->y(), m_output_target, rho(), m_param, m_output_ws);
+    m_info.fista_iterations += report.iterations;
+    m_info.fista_cap_hits += report.hit_cap;
+  }
+
+  // u (ALGORITHM.md §3.7).
+  void update_dual(Index last) {
+    const Layer<Scalar>& layer = m_problem->network().layer(last);
+    detail::dual_step(m_problem->u(), layer.z, m_products[std::size_t(last)], layer.b, rho());
+  }
+
+  // Recomputes every kept product from scratch (bounds the drift of the incremental updates).
+  void refresh_products() {
+    const auto& net = m_problem->network();
+    for (Index l = 0; l < net.num_layers(); ++l)
+      m_products[std::size_t(l)].noalias() = net.layer(l).W * m_problem->input(l);
+  }
+
+  void reset_counters() {
+    m_info.weight_backtracks = m_info.activation_backtracks = m_info.backtrack_cap_hits = 0;
+    m_info.fista_iterations = m_info.fista_cap_hits = 0;
+    m_info.train_loss = m_info.train_accuracy = IterationInfo::nan;
+    m_info.test_loss = m_info.test_accuracy = IterationInfo::nan;
+  }
+
+  // Figures, convergence test and schedule after an iteration.
+  void record_figures(Index last) {
+    const Problem& problem = *m_problem;
+    m_info.iteration = m_iteration;
+    m_info.rho = double(rho());
+    m_info.nu = double(nu());
+    const Figures figures =
+        problem.figures(m_products, rho(), nu(), m_param.regularization, m_param.lambda);
+    m_info.objective = figures.augmented_lagrangian;
+    std::copy(figures.residuals.begin(), figures.residuals.end(), m_info.layer_residuals.begin());
+    m_info.primal_residual = figures.residuals.back();
+    m_info.dual_residual =
+        double(rho()) *
+        std::sqrt(detail::sum_squares(problem.network().layer(last).z - m_previous_output));
+    if (m_param.evaluate_training_set || m_schedule->needs_training_loss()) {
+      const Metrics train =
+          problem.network().evaluate(problem.loss(), problem.x(), problem.y(), m_forward);
+      m_info.train_loss = train.loss;
+      m_info.train_accuracy = train.accuracy;
+    }
+    bool finite = std::isfinite(m_info.objective) && std::isfinite(m_info.dual_residual);
+    for (double r : m_info.layer_residuals) finite = finite && std::isfinite(r);
+    if (!finite) {
+      m_status = Status::NumericalIssue;
+      return;
+    }
+    const double entries = double(problem.y().size());
+    if (std::sqrt(m_info.primal_residual / entries) <= double(m_param.primal_tolerance) &&
+        m_info.dual_residual / std::sqrt(entries) <= double(m_param.dual_tolerance))
+      m_status = Status::Converged;
+    m_schedule->update(m_iteration, m_info.train_loss);
+  }
+
+  Param<Scalar> m_param;
+  Problem* m_problem = nullptr;
+  Status m_status = Status::Running;
+  int m_iteration = 0;
+  bool m_data_finite = true;
+  std::optional<RhoScheduler<Scalar>> m_schedule;
+  std::vector<Matrix<Scalar>> m_products;  // W_l a_{l-1}, kept current by every W and a step
+  Vector<Scalar> m_residual, m_gradient;   // widest x N scratch, viewed through Map
+  std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
+  Matrix<Scalar> m_output_target, m_previous_output;
+  typename Problem::Loss::template Workspace<Scalar> m_output_ws;
+  typename Problem::NetworkType::ForwardWorkspace m_forward;
+  IterationInfo m_info;
+};
+
+}  // namespace dladmm
