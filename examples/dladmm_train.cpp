@@ -8,8 +8,10 @@
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -137,6 +139,17 @@ Options parse(int argc, char** argv) {
       continue;
     }
     if (arg.rfind("--", 0) != 0) throw InputError("unexpected argument '" + arg + "'");
+    static const char* const with_value[] = {
+        "--data",         "--data-dir",     "--train-images", "--train-labels",
+        "--test-images",  "--test-labels",  "--train",        "--test",
+        "--label-column", "--train-limit",  "--test-limit",   "--hidden",
+        "--activation",   "--loss",         "--iterations",   "--rho",
+        "--nu",           "--rho-schedule", "--solver",       "--init",
+        "--scalar",       "--threads",      "--seed",         "--history",
+        "--eval-every",   "--time-limit",   "--checkpoint",   "--checkpoint-every",
+        "--resume"};
+    if (std::find(std::begin(with_value), std::end(with_value), arg) == std::end(with_value))
+      throw InputError("unknown option '" + arg + "' (see --help)");
     if (i + 1 >= argc) throw InputError(arg + ": missing value");
     const std::string value = argv[++i];
     if (arg == "--data")
@@ -195,10 +208,8 @@ Options parse(int argc, char** argv) {
       o.eval_every = int(parse_integer(arg, value, 1, 1 << 30));
     else if (arg == "--time-limit")
       o.time_limit = parse_positive(arg, value);
-    else if (arg == "--checkpoint" || arg == "--checkpoint-every" || arg == "--resume")
+    else  // --checkpoint, --checkpoint-every, --resume
       throw InputError(arg + ": checkpoints are not supported by this version");
-    else
-      throw InputError("unknown option '" + arg + "' (see --help)");
   }
   if (o.data == "idx" && (o.train_images.empty() || o.train_labels.empty() ||
                           o.test_images.empty() || o.test_labels.empty()))

@@ -64,7 +64,7 @@ TEMPLATE_TEST_CASE("read_csv reads labels in any column", "[data][csv]", float, 
   CHECK(read_csv<TestType>(last, classes).num_classes == 5);
 }
 
-TEMPLATE_TEST_CASE("read_csv tolerates headers, CRLF, blanks and spaces", "[data][csv]", float,
+TEMPLATE_TEST_CASE("read_csv tolerates headers CRLF blanks and spaces", "[data][csv]", float,
                    double) {
   TempDir dir;
   const Matrix<TestType> want = expected_x<TestType>();

@@ -180,7 +180,7 @@ TEMPLATE_TEST_CASE("Standardizer gives zero mean and unit deviation", "[data][da
                       Contains("Standardizer::fit") && Contains("NaN or infinite"));
 }
 
-TEMPLATE_TEST_CASE("make_synthetic shapes, labels and determinism", "[data][synthetic]", float,
+TEMPLATE_TEST_CASE("make_synthetic shapes labels and determinism", "[data][synthetic]", float,
                    double) {
   const Dataset<TestType> d = dladmm::make_synthetic<TestType>(20, 5, 301, 7);
   REQUIRE(d.features() == 20);

@@ -66,7 +66,7 @@ TEMPLATE_TEST_CASE("augmented Lagrangian descends for rho = nu > 2H (cross-entro
   check_sufficient_descent(small_problem<TestType>({12, 10, 8}), TestType(2));
 }
 
-TEMPLATE_TEST_CASE("augmented Lagrangian descends for rho = nu > 2H (leaky ReLU, squared)",
+TEMPLATE_TEST_CASE("augmented Lagrangian descends for rho = nu > 2H (leaky ReLU and squared error)",
                    "[solver]", float, double) {
   check_sufficient_descent(
       small_problem<TestType, dladmm::LeakyRelu, dladmm::SoftmaxCrossEntropy>(), TestType(2));
@@ -219,7 +219,7 @@ TEMPLATE_TEST_CASE("NaN or Inf in the data ends the run with NumericalIssue", "[
   }
 }
 
-TEMPLATE_TEST_CASE("an absurd rho ends with NumericalIssue, never a crash", "[solver]", float,
+TEMPLATE_TEST_CASE("an absurd rho ends with NumericalIssue and no crash", "[solver]", float,
                    double) {
   using Scalar = TestType;
   auto problem = small_problem<Scalar>();

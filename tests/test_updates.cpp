@@ -61,7 +61,7 @@ TEST_CASE("hidden z closed form minimises its subproblem (leaky ReLU)", "[update
   check_hidden_z_against_grid(dladmm::LeakyRelu(0.5));
 }
 
-TEST_CASE("LeakyRelu rejects a slope outside [0, 1)", "[updates]") {
+TEST_CASE("LeakyRelu rejects a slope outside 0 to 1", "[updates]") {
   CHECK_THROWS_AS(dladmm::LeakyRelu(1.0), std::invalid_argument);
   CHECK_THROWS_AS(dladmm::LeakyRelu(-0.1), std::invalid_argument);
 }
