@@ -85,35 +85,29 @@ class Problem {
     return total;
   }
 
-  /// \brief The augmented Lagrangian and residuals, given the products W_l a_{l-1} of every
-  /// layer (the solver keeps them; see figures() to compute them from scratch).
+  /// \brief The augmented Lagrangian L_rho, given the products W_l a_{l-1} of every layer (the
+  /// solver keeps them; figures() computes them from scratch). Writes ||r_l||^2 of every layer
+  /// into \p residuals (sized L by the caller); allocates nothing.
   template <typename ProductMatrix>
-  Figures figures(const std::vector<ProductMatrix>& products, Scalar rho, Scalar nu,
-                  Regularization kind = Regularization::None, Scalar lambda = 0) const {
+  double augmented_lagrangian(const std::vector<ProductMatrix>& products, Scalar rho, Scalar nu,
+                              Regularization kind, Scalar lambda,
+                              std::vector<double>& residuals) const {
     const Index last = m_network.num_layers() - 1;
-    Figures out;
-    out.residuals.resize(std::size_t(last + 1));
     double value =
         m_loss.template value<Scalar>(m_network.layer(last).z, m_y) + regularization(kind, lambda);
     const auto& activation = m_network.activation();
     for (Index l = 0; l <= last; ++l) {
       const Layer<Scalar>& layer = m_network.layer(l);
-      const auto& product = products[std::size_t(l)];
-      const double squares =
-          detail::sum_squares(layer.z - product - layer.b.replicate(1, samples()));
-      double gap = 0, coupling = 0;
+      const auto r = layer.z - products[std::size_t(l)] - layer.b.replicate(1, samples());
+      const double squares = detail::sum_squares(r);
+      residuals[std::size_t(l)] = squares;
       if (l < last)
-        gap = detail::sum_squares(layer.a - layer.z.unaryExpr(activation));
+        value += 0.5 * double(nu) *
+                 (squares + detail::sum_squares(layer.a - layer.z.unaryExpr(activation)));
       else
-        coupling = detail::inner(m_u, layer.z - product - layer.b.replicate(1, samples()));
-      out.residuals[std::size_t(l)] = squares;
-      if (l < last)
-        value += 0.5 * double(nu) * (squares + gap);
-      else
-        value += coupling + 0.5 * double(rho) * squares;
+        value += detail::inner(m_u, r) + 0.5 * double(rho) * squares;
     }
-    out.augmented_lagrangian = value;
-    return out;
+    return value;
   }
 
   /// \brief The augmented Lagrangian and residuals computed from scratch (allocates the
@@ -123,7 +117,10 @@ class Problem {
     std::vector<Matrix<Scalar>> products;
     for (Index l = 0; l < m_network.num_layers(); ++l)
       products.push_back(m_network.layer(l).W * input(l));
-    return figures(products, rho, nu, kind, lambda);
+    Figures out;
+    out.residuals.resize(products.size());
+    out.augmented_lagrangian = augmented_lagrangian(products, rho, nu, kind, lambda, out.residuals);
+    return out;
   }
 
  private:

@@ -333,11 +333,9 @@ class Solver {
     m_info.iteration = m_iteration;
     m_info.rho = double(rho());
     m_info.nu = double(nu());
-    const Figures figures =
-        problem.figures(m_products, rho(), nu(), m_param.regularization, m_param.lambda);
-    m_info.objective = figures.augmented_lagrangian;
-    std::copy(figures.residuals.begin(), figures.residuals.end(), m_info.layer_residuals.begin());
-    m_info.primal_residual = figures.residuals.back();
+    m_info.objective = problem.augmented_lagrangian(m_products, rho(), nu(), m_param.regularization,
+                                                    m_param.lambda, m_info.layer_residuals);
+    m_info.primal_residual = m_info.layer_residuals.back();
     m_info.dual_residual =
         double(rho()) *
         std::sqrt(detail::sum_squares(problem.network().layer(last).z - m_previous_output));
