@@ -9,6 +9,7 @@ if [ $# -lt 2 ]; then
   exit 2
 fi
 csv=$1 png=$2 title=${3:-$(basename "$1")}
+title=${title//_/\\_}  # gnuplot's enhanced text would make "_x" a subscript
 [ -r "$csv" ] || { echo "$0: cannot read $csv" >&2; exit 2; }
 head -n1 "$csv" | grep -q '^iteration,time_s,objective,primal_residual,rho,train_loss,train_accuracy,test_loss,test_accuracy' ||
   { echo "$0: $csv is not a dladmm history CSV (unexpected header)" >&2; exit 2; }
