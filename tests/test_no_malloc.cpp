@@ -28,13 +28,27 @@ std::atomic<long> g_news{0};
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+// Every replaceable allocation form counts and pairs malloc with free, so that no form falls
+// through to a runtime (or a sanitizer's) operator that frees differently.
 void* operator new(std::size_t size) {
   ++g_news;
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  ++g_news;
+  return std::malloc(size ? size : 1);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 TEMPLATE_TEST_CASE("step() performs no heap allocation after init()", "[solver][alloc]", float,
                    double) {
