@@ -144,6 +144,18 @@ double timed(F&& f) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/// Runs the benchmark loop timing f() by hand (manual time); returns the total seconds.
+template <typename F>
+double time_each(benchmark::State& state, F&& f) {
+  double seconds = 0;
+  for (auto _ : state) {
+    const double s = timed(f);
+    state.SetIterationTime(s);
+    seconds += s;
+  }
+  return seconds;
+}
+
 /// FLOP/s of Eigen's C.noalias() = A * B with A m x k, B k x n: median of 5 runs after a
 /// warm-up, measured once per shape, scalar type and thread count and cached. Small products
 /// are repeated within a run so that a run lasts at least 20 ms.
@@ -332,13 +344,8 @@ void BM_HiddenZStep(benchmark::State& state, Index width, Index samples) {
   product.noalias() = layer.W * problem.input(1);
   const double reference = gemm_rate<Scalar>(width, width, samples);
 
-  double seconds = 0;
-  for (auto _ : state) {
-    const double s =
-        timed([&] { detail::hidden_z_step(z, product, layer.b, layer.a, net.activation()); });
-    state.SetIterationTime(s);
-    seconds += s;
-  }
+  const double seconds = time_each(
+      state, [&] { detail::hidden_z_step(z, product, layer.b, layer.a, net.activation()); });
   benchmark::DoNotOptimize(z.data());
   const double per_step = flop::kHiddenZPerEntry * double(z.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
@@ -355,13 +362,8 @@ void BM_BiasStep(benchmark::State& state, Index width, Index samples) {
   product.noalias() = layer.W * problem.input(1);
   const double reference = gemm_rate<Scalar>(width, width, samples);
 
-  double seconds = 0;
-  for (auto _ : state) {
-    const double s =
-        timed([&] { detail::bias_step(b, layer.z, product, no_dual<Scalar>(), pen.rho); });
-    state.SetIterationTime(s);
-    seconds += s;
-  }
+  const double seconds =
+      time_each(state, [&] { detail::bias_step(b, layer.z, product, no_dual<Scalar>(), pen.rho); });
   benchmark::DoNotOptimize(b.data());
   const double per_step = flop::kBiasPerEntry * double(layer.z.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
@@ -414,12 +416,8 @@ void BM_DualStep(benchmark::State& state, Index width, Index samples) {
   product.noalias() = layer.W * problem.input(2);
   const double reference = gemm_rate<Scalar>(width, width, samples);
 
-  double seconds = 0;
-  for (auto _ : state) {
-    const double s = timed([&] { detail::dual_step(u, layer.z, product, layer.b, pen.rho); });
-    state.SetIterationTime(s);
-    seconds += s;
-  }
+  const double seconds =
+      time_each(state, [&] { detail::dual_step(u, layer.z, product, layer.b, pen.rho); });
   benchmark::DoNotOptimize(u.data());
   const double per_step = flop::kDualPerEntry * double(u.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
@@ -475,12 +473,7 @@ void BM_Gemm(benchmark::State& state, Index width, Index samples) {
   Matrix<Scalar> A = Matrix<Scalar>::Random(width, width);
   Matrix<Scalar> B = Matrix<Scalar>::Random(width, samples), C(width, samples);
   const double reference = gemm_rate<Scalar>(width, width, samples);
-  double seconds = 0;
-  for (auto _ : state) {
-    const double s = timed([&] { C.noalias() = A * B; });
-    state.SetIterationTime(s);
-    seconds += s;
-  }
+  const double seconds = time_each(state, [&] { C.noalias() = A * B; });
   benchmark::DoNotOptimize(C.data());
   const double per_product = flop::gemm(double(width), double(width), double(samples));
   set_counters(state, per_product * double(state.iterations()), seconds, 0, reference);
