@@ -1,7 +1,9 @@
 // dladmm_train: trains a multilayer perceptron by dlADMM on Fashion-MNIST (default), IDX, CSV
 // or synthetic data, prints progress and a summary, and writes the history CSV.
-// Exit status: 0 done, 2 bad arguments or bad input data, 3 numerical failure.
+// Exit status: 0 done, 2 bad arguments or bad input data, 3 numerical failure, 128 + signal
+// number when interrupted by SIGINT or SIGTERM (after saving the checkpoint and history).
 #include <dladmm/callbacks.hpp>
+#include <dladmm/checkpoint.hpp>
 #include <dladmm/data/csv.hpp>
 #include <dladmm/data/dataset.hpp>
 #include <dladmm/data/idx.hpp>
@@ -9,6 +11,7 @@
 #include <dladmm/dladmm.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
@@ -55,11 +58,18 @@ Solver:
   --scalar float|double  --threads T  --seed S
 Output:
   --history FILE.csv                         per-iteration figures (written as it goes)
+  --checkpoint FILE                          save the whole state at the end, on SIGINT or
+                                             SIGTERM, on a numerical failure (the last
+                                             finite state) and every --checkpoint-every K
+  --checkpoint-every K                       iterations (default 0: only then)
+  --resume FILE                              continue a saved run: give the same options
+                                             as the saved run (--iterations may be larger)
   --eval-every K                             test-set evaluation period (default 1)
   --time-limit SECONDS                       stop after this much wall time
   --quiet                                    no progress output
   --help
-Exit status: 0 done, 2 bad arguments or data, 3 numerical failure.
+Exit status: 0 done, 2 bad arguments or data, 3 numerical failure,
+130 / 143 interrupted by SIGINT / SIGTERM (after saving the checkpoint and history).
 )";
 
 /// A bad command line or bad input: one line on stderr, exit 2.
@@ -76,7 +86,9 @@ struct Options {
   std::vector<dladmm::Index> hidden{1000, 1000};
   std::string activation = "relu", loss = "cross_entropy", schedule = "reference";
   std::string solver = "quadratic", init = "reference", scalar = "float", history;
-  int iterations = 200, threads = 0, eval_every = 1;
+  std::string checkpoint, resume;
+  std::vector<std::string> arguments;  // as given, for the resume message
+  int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
   double rho = 1e-6, nu = -1, time_limit = 0;
   unsigned long long seed = 13;
 };
@@ -120,6 +132,7 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 Options parse(int argc, char** argv) {
   Options o;
+  o.arguments.assign(argv + 1, argv + argc);
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -208,9 +221,15 @@ Options parse(int argc, char** argv) {
       o.eval_every = int(parse_integer(arg, value, 1, 1 << 30));
     else if (arg == "--time-limit")
       o.time_limit = parse_positive(arg, value);
-    else  // --checkpoint, --checkpoint-every, --resume
-      throw InputError(arg + ": checkpoints are not supported by this version");
+    else if (arg == "--checkpoint")
+      o.checkpoint = value;
+    else if (arg == "--checkpoint-every")
+      o.checkpoint_every = int(parse_integer(arg, value, 1, 1 << 30));
+    else  // --resume
+      o.resume = value;
   }
+  if (o.checkpoint_every > 0 && o.checkpoint.empty())
+    throw InputError("--checkpoint-every needs --checkpoint FILE");
   if (o.data == "idx" && (o.train_images.empty() || o.train_labels.empty() ||
                           o.test_images.empty() || o.test_labels.empty()))
     throw InputError(
@@ -291,15 +310,58 @@ std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(const Options& 
   return sets;
 }
 
-/// Writes the history CSV after every iteration (atomically), so a long run leaves its figures.
-struct HistoryWriter {
+/// The signal (SIGINT or SIGTERM) that asked the run to stop, or 0.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int signal) {
+  if (g_stop_signal != 0) std::_Exit(128 + signal);  // a second signal: stop at once
+  g_stop_signal = signal;
+}
+
+/// The history rows up to the solver's iteration (a failed iteration's row is dropped).
+template <typename SolverT>
+dladmm::History history_until(const dladmm::History& history, const SolverT& solver) {
+  dladmm::History kept;
+  const std::size_t rows = std::min(history.rows.size(), std::size_t(solver.iteration()));
+  kept.rows.assign(history.rows.begin(), history.rows.begin() + std::ptrdiff_t(rows));
+  return kept;
+}
+
+/// During the run: writes the history CSV (atomically) and the checkpoint every K iterations,
+/// warning instead of stopping if a file cannot be written; stops the run when a signal asked.
+struct RunOutputs {
+  const Options* o;
   dladmm::History* history;
-  std::string path;
+  bool warned = false;
   template <typename SolverT>
-  void iteration(const SolverT&, dladmm::IterationInfo&) {
-    if (!path.empty()) history->write_csv(path);
+  bool iteration(const SolverT& solver, dladmm::IterationInfo& info) {
+    try {
+      if (!o->history.empty()) history->write_csv(o->history);
+      if (o->checkpoint_every > 0 && solver.status() == dladmm::Status::Running &&
+          info.iteration % o->checkpoint_every == 0) {
+        const dladmm::History kept = history_until(*history, solver);
+        dladmm::save_checkpoint(o->checkpoint, solver, &kept);
+      }
+    } catch (const std::exception& e) {
+      if (!warned) std::cerr << "dladmm_train: warning: " << e.what() << " (the run goes on)\n";
+      warned = true;
+    }
+    return g_stop_signal != 0;
   }
 };
+
+/// The command line that resumes this run from \p checkpoint.
+std::string resume_command(const Options& o) {
+  std::string command = "dladmm_train";
+  for (std::size_t i = 0; i < o.arguments.size(); ++i) {
+    if (o.arguments[i] == "--resume") {
+      ++i;
+      continue;
+    }
+    command += " " + o.arguments[i];
+  }
+  return command + " --resume " + o.checkpoint;
+}
 
 template <typename Scalar, typename Activation, typename Loss>
 int train(const Options& o, dladmm::Dataset<Scalar> train_set,
@@ -328,10 +390,26 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
                      " classes, training set " + std::to_string(train_set.num_classes));
   ProblemT problem(std::move(train_set.x), y, o.hidden);
   dladmm::Solver<ProblemT> solver(param);
+  dladmm::History history;
+  if (!o.resume.empty()) {
+    try {
+      dladmm::load_checkpoint(o.resume, problem, solver, &history);
+    } catch (const dladmm::CheckpointError& e) {
+      throw InputError(e.what());
+    }
+    dladmm::Param<Scalar> saved = solver.param();
+    saved.max_iterations = param.max_iterations;
+    const std::string field = dladmm::first_param_difference(saved, param);
+    if (!field.empty())
+      throw InputError(o.resume + ": saved with another " + field +
+                       " than these options give: pass the options of the saved run");
+    if (solver.iteration() >= o.iterations)
+      throw InputError("--iterations " + std::to_string(o.iterations) + ": " + o.resume +
+                       " is already at iteration " + std::to_string(solver.iteration()));
+  }
 
   dladmm::Evaluate<Scalar> evaluate(test_set.x, test_y, o.eval_every);
-  dladmm::History history;
-  HistoryWriter writer{&history, o.history};
+  RunOutputs outputs{&o, &history};
   const double limit = o.time_limit > 0 ? o.time_limit : 1e300;
   dladmm::TimeLimit time_limit(limit);
   std::ostringstream sink;
@@ -348,19 +426,36 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
           return s;
         }() << y.rows()
               << ", " << o.scalar << ", " << Activation::name() << ", " << Loss::name()
-              << ", solver " << o.solver << ", rho " << o.rho << " (" << o.schedule << ")\n";
+              << ", solver " << o.solver << ", rho " << o.rho << " (" << o.schedule << ")"
+              << (o.resume.empty() ? ""
+                                   : ", resumed at iteration " + std::to_string(solver.iteration()))
+              << "\n";
+  auto go = [&](auto&... callbacks) {
+    return o.resume.empty() ? solver.minimize(problem, callbacks...) : solver.run(callbacks...);
+  };
   dladmm::Result result;
-  if (test_set.samples() > 0) {
-    result = terminal ? solver.minimize(problem, evaluate, history, writer, time_limit, bar)
-                      : solver.minimize(problem, evaluate, history, writer, time_limit, lines);
-  } else {
-    result = terminal ? solver.minimize(problem, history, writer, time_limit, bar)
-                      : solver.minimize(problem, history, writer, time_limit, lines);
-  }
+  if (test_set.samples() > 0)
+    result = terminal ? go(evaluate, history, outputs, time_limit, bar)
+                      : go(evaluate, history, outputs, time_limit, lines);
+  else
+    result =
+        terminal ? go(history, outputs, time_limit, bar) : go(history, outputs, time_limit, lines);
+
+  const dladmm::History kept = history_until(history, solver);
+  if (!o.checkpoint.empty()) dladmm::save_checkpoint(o.checkpoint, solver, &kept);
   if (!o.history.empty()) history.write_csv(o.history);
+  if (g_stop_signal != 0) {
+    std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+              << " after iteration " << solver.iteration() << "; "
+              << (o.checkpoint.empty() ? "no --checkpoint was given, so the run cannot be resumed"
+                                       : "resume with: " + resume_command(o))
+              << "\n";
+    return 128 + g_stop_signal;
+  }
   if (result.status == dladmm::Status::NumericalIssue) {
-    std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) after "
-              << result.iterations << " iterations\n";
+    std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
+              << result.iterations + 1 << "; the state is that of iteration " << result.iterations
+              << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint) << "\n";
     return 3;
   }
   return 0;
@@ -385,6 +480,8 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   try {
     const Options o = parse(argc, argv);
 #ifdef _OPENMP

@@ -96,13 +96,17 @@ class PrintProgress {
     m_out << line << std::flush;
   }
 
-  /// \brief Prints the summary: status, iterations, time, final accuracies.
+  /// \brief Prints the summary: status, iterations, time, final accuracies and any cap hits.
   template <typename SolverT>
   void end(const SolverT&, const Result& result) {
     m_out << "status " << to_string(result.status) << ", " << result.iterations << " iterations, "
           << std::fixed << std::setprecision(2) << result.seconds
           << " s of updates, train accuracy " << format_figure(result.last.train_accuracy)
-          << ", test accuracy " << format_figure(result.last.test_accuracy) << "\n";
+          << ", test accuracy " << format_figure(result.last.test_accuracy);
+    if (result.backtrack_cap_hits > 0 || result.fista_cap_hits > 0)
+      m_out << "; caps hit: " << result.backtrack_cap_hits << " backtracking, "
+            << result.fista_cap_hits << " FISTA";
+    m_out << "\n";
     m_out.unsetf(std::ios::floatfield);
   }
 

@@ -83,6 +83,11 @@ struct Param {
   /// Compute the training loss and accuracy (a forward pass) after every iteration. The
   /// Reference rho schedule needs the loss and turns this on by itself. Default true.
   bool evaluate_training_set = true;
+  /// Keep a copy of every W, b, z, a and u after each finite iteration, so that an iteration
+  /// whose figures are NaN or infinite rolls the problem back to the last finite state before
+  /// the run stops with NumericalIssue. Costs one more copy of those variables in memory and a
+  /// copy per iteration. If false, a failed iteration leaves its values in place. Default true.
+  bool keep_last_finite = true;
 
   /// Seed of the one random stream used for initialisation. Default 13.
   std::uint64_t seed = 13;
@@ -108,11 +113,45 @@ struct Param {
   /// Fixed. Default 0.1 (the reference code's cap).
   Scalar rho_max = Scalar(0.1);
   /// Reference schedule: rho rises after the training loss rose this many times in a row.
-  /// >= 1. Default 3.
+  /// In [1, 100000]. Default 3.
   int rho_patience = 3;
   /// Reference schedule: when rho rises and every hidden layer is at least this wide, theta and
   /// tau are multiplied by rho_factor too. >= 0. Default 100.
   int curvature_scale_min_width = 100;
+
+  /// \brief Calls `visit(name, field)` for every field of \p self (a Param or const Param), in
+  /// declaration order. Checkpoints save, load and compare the parameters through it.
+  template <typename Self, typename Visitor>
+  static void for_each_field(Self& self, Visitor&& visit) {
+    visit("rho", self.rho);
+    visit("nu_tied_to_rho", self.nu_tied_to_rho);
+    visit("nu", self.nu);
+    visit("theta", self.theta);
+    visit("tau", self.tau);
+    visit("backtrack_factor", self.backtrack_factor);
+    visit("max_backtracks", self.max_backtracks);
+    visit("fista_step", self.fista_step);
+    visit("fista_max_iterations", self.fista_max_iterations);
+    visit("fista_tolerance", self.fista_tolerance);
+    visit("max_iterations", self.max_iterations);
+    visit("primal_tolerance", self.primal_tolerance);
+    visit("dual_tolerance", self.dual_tolerance);
+    visit("product_refresh_every", self.product_refresh_every);
+    visit("evaluate_training_set", self.evaluate_training_set);
+    visit("keep_last_finite", self.keep_last_finite);
+    visit("seed", self.seed);
+    visit("initialization", self.initialization);
+    visit("init_stddev", self.init_stddev);
+    visit("solver", self.solver);
+    visit("regularization", self.regularization);
+    visit("lambda", self.lambda);
+    visit("rho_schedule", self.rho_schedule);
+    visit("rho_step_every", self.rho_step_every);
+    visit("rho_factor", self.rho_factor);
+    visit("rho_max", self.rho_max);
+    visit("rho_patience", self.rho_patience);
+    visit("curvature_scale_min_width", self.curvature_scale_min_width);
+  }
 
   /// \brief Throws std::invalid_argument naming the first invalid field and its valid range.
   void check() const {
@@ -142,7 +181,7 @@ struct Param {
     require(std::isfinite(rho_factor) && rho_factor > 1, "rho_factor", "must be finite and > 1");
     require(std::isfinite(rho_max) && (rho_schedule == RhoSchedule::Fixed || rho_max >= rho),
             "rho_max", "must be finite and >= rho (unless rho_schedule is Fixed)");
-    require(rho_patience >= 1, "rho_patience", "must be >= 1");
+    require(rho_patience >= 1 && rho_patience <= 100000, "rho_patience", "must be in [1, 100000]");
     require(curvature_scale_min_width >= 0, "curvature_scale_min_width", "must be >= 0");
   }
 

@@ -55,6 +55,8 @@ struct Result {
   int iterations = 0;               ///< Iterations taken.
   double seconds = 0;               ///< Wall time of all updates (no metrics).
   IterationInfo last;               ///< Figures of the last iteration.
+  int backtrack_cap_hits = 0;       ///< W or a steps of the run that hit Param::max_backtracks.
+  int fista_cap_hits = 0;           ///< z_L solves of the run that hit Param::fista_max_iterations.
 };
 
 /// \brief The dlADMM solver for a Problem (ALGORITHM.md §2): a backward pass over the layers,
@@ -62,7 +64,12 @@ struct Result {
 /// buffers; the block updates are in detail/updates.hpp.
 ///
 /// The solver refers to the problem passed to init() or minimize(); the problem must outlive
-/// the solver's use of it. After init(), step() allocates no memory (Quadratic solver).
+/// the solver's use of it. After init(), step() allocates no memory (Quadratic solver; the
+/// first copy for Param::keep_last_finite is made by init()).
+///
+/// An iteration whose figures are NaN or infinite ends the run with Status::NumericalIssue.
+/// With Param::keep_last_finite (the default) the problem's variables and iteration() are then
+/// those of the last finite iteration, and info() holds the figures of the failed one.
 /// \tparam ProblemT a Problem<Scalar, Activation, Loss>.
 template <typename ProblemT>
 class Solver {
@@ -93,18 +100,16 @@ class Solver {
   const RhoScheduler<Scalar>* schedule() const { return m_schedule ? &*m_schedule : nullptr; }
 
   /// \brief Checks the parameters, initialises the problem's variables (ALGORITHM.md §9.2) from
-  /// the seeded stream and allocates every buffer.
+  /// the seeded stream and allocates every buffer. The seeded stream is used here only: a run is
+  /// determined by the data, the parameters and the seed.
+  /// If the data hold a NaN or an infinity, W and b are drawn, z, a and u are set to zero and
+  /// the status is NumericalIssue (step() then does nothing).
   /// \throws std::invalid_argument if a parameter is invalid.
   void init(Problem& problem) {
     m_param.check();
-    m_problem = &problem;
-    m_iteration = 0;
-    m_status = Status::Running;
+    attach(problem);
     auto& net = problem.network();
-    const Index layers = net.num_layers(), n = problem.samples();
-    m_schedule.emplace(m_param, net.min_hidden_width());
-    m_data_finite = problem.x().allFinite() && problem.y().allFinite();
-
+    const Index layers = net.num_layers();
     std::mt19937_64 rng(m_param.seed);
     std::normal_distribution<double> normal(0.0, double(m_param.init_stddev));
     auto draw = [&](auto& m) {
@@ -114,7 +119,15 @@ class Solver {
       draw(net.layer(l).W);
       draw(net.layer(l).b);
     }
-    m_products.resize(std::size_t(layers));
+    problem.u().setZero(net.outputs(), problem.samples());
+    if (!m_data_finite) {  // keep the variables finite: nothing is computed from the data
+      for (Index l = 0; l < layers; ++l) {
+        net.layer(l).z.setZero(net.layer(l).units(), problem.samples());
+        if (l + 1 < layers) net.layer(l).a.setZero(net.layer(l).units(), problem.samples());
+      }
+      m_status = Status::NumericalIssue;
+      return;
+    }
     for (Index l = 0; l < layers; ++l) {
       Layer<Scalar>& layer = net.layer(l);
       m_products[std::size_t(l)].noalias() = layer.W * problem.input(l);
@@ -123,25 +136,48 @@ class Solver {
     }
     if (m_param.initialization == Initialization::Reference)
       net.layer(layers - 1).z = Scalar(2) * problem.y().array() - Scalar(1);
-    problem.u().setZero(net.outputs(), n);
+    keep_last_finite();
+  }
 
-    const Index widest = std::max(net.max_width(), net.inputs());
-    m_residual.resize(widest * n);
-    m_gradient.resize(widest * n);
-    m_weight_grad.resize(std::size_t(layers));
-    m_weight_trial.resize(std::size_t(layers));
-    for (Index l = 0; l < layers; ++l) {
-      m_weight_grad[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
-      if (m_param.regularization == Regularization::L1)
-        m_weight_trial[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
-    }
-    m_output_target.resize(net.outputs(), n);
-    m_previous_output.resize(net.outputs(), n);
-    m_output_ws.resize(net.outputs(), n);
-    m_info = IterationInfo();
-    m_info.layer_residuals.resize(std::size_t(layers));
-    if (m_param.evaluate_training_set || m_schedule->needs_training_loss())
-      net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward);  // sizes the buffers
+  /// \brief Continues a run from a saved state instead of init(): the problem already holds the
+  /// variables W, b, z, a, u after \p iteration iterations; \p schedule and \p products are the
+  /// solver's own state at that point and \p last the figures of that iteration. Used by
+  /// load_checkpoint(); the parameters become \p param except max_iterations, which stays.
+  /// \throws std::invalid_argument if a parameter is invalid or a product has the wrong shape.
+  void resume(Problem& problem, const Param<Scalar>& param, int iteration,
+              const RhoScheduler<Scalar>& schedule, std::vector<Matrix<Scalar>> products,
+              const IterationInfo& last) {
+    const int max_iterations = m_param.max_iterations;
+    m_param = param;
+    m_param.max_iterations = max_iterations;
+    m_param.check();
+    const auto& net = problem.network();
+    if (products.size() != std::size_t(net.num_layers()))
+      throw std::invalid_argument("Solver::resume: " + std::to_string(products.size()) +
+                                  " products for " + std::to_string(net.num_layers()) + " layers");
+    for (Index l = 0; l < net.num_layers(); ++l)
+      if (products[std::size_t(l)].rows() != net.layer(l).units() ||
+          products[std::size_t(l)].cols() != problem.samples())
+        throw std::invalid_argument("Solver::resume: product " + std::to_string(l + 1) +
+                                    " has the wrong shape");
+    attach(problem);
+    m_products = std::move(products);
+    m_schedule = schedule;
+    m_iteration = iteration;
+    m_info = last;
+    if (m_data_finite)
+      keep_last_finite();
+    else
+      m_status = Status::NumericalIssue;
+  }
+
+  /// \brief Sets the iteration limit of minimize() and run() (for example to extend a resumed
+  /// run). \throws std::invalid_argument unless \p max_iterations >= 1.
+  void set_max_iterations(int max_iterations) {
+    if (max_iterations < 1)
+      throw std::invalid_argument("Solver::set_max_iterations: must be >= 1, got " +
+                                  std::to_string(max_iterations));
+    m_param.max_iterations = max_iterations;
   }
 
   /// \brief One dlADMM iteration (ALGORITHM.md §2): backward pass, forward pass, dual update,
@@ -151,10 +187,6 @@ class Solver {
   const IterationInfo& step() {
     if (!m_problem) throw std::logic_error("Solver::step: call init() first");
     if (m_status == Status::NumericalIssue) return m_info;
-    if (!m_data_finite) {
-      m_status = Status::NumericalIssue;
-      return m_info;
-    }
     const auto start = std::chrono::steady_clock::now();
     reset_counters();
     const Index last = m_problem->network().num_layers() - 1;
@@ -186,28 +218,44 @@ class Solver {
     m_info.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++m_iteration;
-    record_figures(last);
+    if (record_figures(last))
+      keep_last_finite();
+    else
+      roll_back();
     return m_info;
   }
 
-  /// \brief init(), then step() until convergence, the iteration limit, a numerical issue or a
-  /// callback's stop. Callbacks may have any of the hooks `begin(const Solver&)`,
+  /// \brief init(), then run(): step() until convergence, the iteration limit, a numerical issue
+  /// or a callback's stop. Callbacks may have any of the hooks `begin(const Solver&)`,
   /// `iteration(const Solver&, IterationInfo&)` (returning bool: true stops; or void) and
   /// `end(const Solver&, const Result&)`; they run in the order given.
   template <typename... Callbacks>
   Result minimize(Problem& problem, Callbacks&&... callbacks) {
     init(problem);
+    return run(std::forward<Callbacks>(callbacks)...);
+  }
+
+  /// \brief step() from the current state (after init() or resume()) until convergence,
+  /// max_iterations in all, a numerical issue or a callback's stop; callbacks as minimize().
+  /// A run stopped by the iteration limit or a callback goes on; a converged or failed one
+  /// stays as it is.
+  /// \throws std::logic_error if neither init() nor resume() was called.
+  template <typename... Callbacks>
+  Result run(Callbacks&&... callbacks) {
+    if (!m_problem) throw std::logic_error("Solver::run: call init() or resume() first");
+    if (m_status == Status::IterationLimit || m_status == Status::StoppedByCallback)
+      m_status = Status::Running;  // go on from where the last run() stopped
     (detail::call_begin(callbacks, *this), ...);
     Result result;
-    while (true) {
+    while (m_status == Status::Running) {
       if (m_iteration >= m_param.max_iterations) {
         m_status = Status::IterationLimit;
         break;
       }
-      const int before = m_iteration;
       step();
-      if (m_iteration == before) break;  // nothing done: the data are not finite
       result.seconds += m_info.seconds;
+      result.backtrack_cap_hits += m_info.backtrack_cap_hits;
+      result.fista_cap_hits += m_info.fista_cap_hits;
       bool stop = false;
       ((stop = detail::call_iteration(callbacks, *this, m_info) || stop), ...);
       if (m_status != Status::Running) break;
@@ -225,6 +273,9 @@ class Solver {
 
   /// \brief The kept product W_l a_{l-1} of layer l (for tests and diagnostics).
   const Matrix<Scalar>& product(Index l) const { return m_products[std::size_t(l)]; }
+  /// \brief Every kept product W_l a_{l-1}: part of the state a checkpoint saves, since the
+  /// incremental updates make them differ from a fresh product by rounding.
+  const std::vector<Matrix<Scalar>>& products() const { return m_products; }
 
  private:
   using Map = Eigen::Map<Matrix<Scalar>>;
@@ -327,8 +378,8 @@ class Solver {
     m_info.test_loss = m_info.test_accuracy = IterationInfo::nan;
   }
 
-  // Figures, convergence test and schedule after an iteration.
-  void record_figures(Index last) {
+  // Figures, convergence test and schedule after an iteration; false if a figure is not finite.
+  bool record_figures(Index last) {
     const Problem& problem = *m_problem;
     m_info.iteration = m_iteration;
     m_info.rho = double(rho());
@@ -349,13 +400,63 @@ class Solver {
     for (double r : m_info.layer_residuals) finite = finite && std::isfinite(r);
     if (!finite) {
       m_status = Status::NumericalIssue;
-      return;
+      return false;
     }
     const double entries = double(problem.y().size());
     if (std::sqrt(m_info.primal_residual / entries) <= double(m_param.primal_tolerance) &&
         m_info.dual_residual / std::sqrt(entries) <= double(m_param.dual_tolerance))
       m_status = Status::Converged;
     m_schedule->update(m_iteration, m_info.train_loss);
+    return true;
+  }
+
+  // Points the solver at the problem and sizes every buffer; draws and computes nothing.
+  void attach(Problem& problem) {
+    m_problem = &problem;
+    m_iteration = 0;
+    m_status = Status::Running;
+    auto& net = problem.network();
+    const Index layers = net.num_layers(), n = problem.samples();
+    m_schedule.emplace(m_param, net.min_hidden_width());
+    m_data_finite = problem.x().allFinite() && problem.y().allFinite();
+    m_products.resize(std::size_t(layers));
+    for (Index l = 0; l < layers; ++l) m_products[std::size_t(l)].resize(net.layer(l).units(), n);
+    const Index widest = std::max(net.max_width(), net.inputs());
+    m_residual.resize(widest * n);
+    m_gradient.resize(widest * n);
+    m_weight_grad.resize(std::size_t(layers));
+    m_weight_trial.resize(std::size_t(layers));
+    for (Index l = 0; l < layers; ++l) {
+      m_weight_grad[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
+      if (m_param.regularization == Regularization::L1)
+        m_weight_trial[std::size_t(l)].resize(net.layer(l).units(), net.layer(l).inputs());
+    }
+    m_output_target.resize(net.outputs(), n);
+    m_previous_output.resize(net.outputs(), n);
+    m_output_ws.resize(net.outputs(), n);
+    m_info = IterationInfo();
+    m_info.layer_residuals.resize(std::size_t(layers));
+    if (m_data_finite && (m_param.evaluate_training_set || m_schedule->needs_training_loss()))
+      net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward);  // sizes the buffers
+    m_last_finite_layers.clear();
+    m_last_finite_u.resize(0, 0);
+  }
+
+  // Copies the variables (Param::keep_last_finite); allocates only on the first call.
+  void keep_last_finite() {
+    if (!m_param.keep_last_finite) return;
+    m_last_finite_layers = m_problem->network().layers();
+    m_last_finite_u = m_problem->u();
+  }
+
+  // After a non-finite iteration: back to the last finite variables and iteration count (the
+  // figures of the failed iteration stay in info(); the schedule was not updated).
+  void roll_back() {
+    if (!m_param.keep_last_finite) return;
+    m_problem->network().layers() = m_last_finite_layers;
+    m_problem->u() = m_last_finite_u;
+    refresh_products();
+    --m_iteration;
   }
 
   Param<Scalar> m_param;
@@ -365,7 +466,9 @@ class Solver {
   bool m_data_finite = true;
   std::optional<RhoScheduler<Scalar>> m_schedule;
   std::vector<Matrix<Scalar>> m_products;  // W_l a_{l-1}, kept current by every W and a step
-  Vector<Scalar> m_residual, m_gradient;   // widest x N scratch, viewed through Map
+  std::vector<Layer<Scalar>> m_last_finite_layers;  // Param::keep_last_finite
+  Matrix<Scalar> m_last_finite_u;
+  Vector<Scalar> m_residual, m_gradient;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
   typename Problem::Loss::template Workspace<Scalar> m_output_ws;

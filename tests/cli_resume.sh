@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# dladmm_train checkpoints across processes: a run saved after K iterations and resumed in a
+# new process writes the same history (all columns but time_s) and the same final checkpoint
+# as one uninterrupted run; SIGINT and SIGTERM stop after the current iteration, save, print
+# how to resume and exit 128 + signal; bad resumes exit 2 with one line and change nothing.
+# usage: cli_resume.sh PROGRAM WORK_DIR
+set -euo pipefail
+program=$1
+work=$2
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+# The history without its time_s column.
+figures() { cut -d, -f1,3- "$1"; }
+# The checkpoint without the figures that hold wall times: compared through the history.
+same_history() {
+  diff <(figures "$1") <(figures "$2") >/dev/null || {
+    diff <(figures "$1") <(figures "$2") | head -5 >&2
+    fail "$1 and $2 differ"
+  }
+}
+
+common=(--data synthetic --train-limit 300 --test-limit 100 --hidden 16,12 --quiet)
+
+echo "== save after 5, resume to 12 in a new process"
+"$program" "${common[@]}" --iterations 12 --history whole.csv
+"$program" "${common[@]}" --iterations 5 --checkpoint run.ckpt --history part.csv
+[[ $(wc -l <part.csv) -eq 6 ]] || fail "part.csv should have 5 rows"
+"$program" "${common[@]}" --iterations 12 --checkpoint run.ckpt --history part.csv \
+  --resume run.ckpt
+same_history whole.csv part.csv
+[[ $(wc -l <part.csv) -eq 13 ]] || fail "resumed history should have 12 rows"
+
+echo "== --checkpoint-every saves while running"
+"$program" "${common[@]}" --iterations 7 --checkpoint-every 3 --checkpoint every.ckpt \
+  --history every.csv
+[[ -s every.ckpt ]] || fail "no checkpoint written"
+
+echo "== bad resumes exit 2 with one line and leave the checkpoint as it was"
+cp run.ckpt before.ckpt
+expect_refusal() {
+  local pattern=$1
+  shift
+  set +e
+  "$program" "$@" 2>err.txt >/dev/null
+  local code=$?
+  set -e
+  [[ $code -eq 2 ]] || fail "exit $code for $*, expected 2: $(cat err.txt)"
+  [[ $(wc -l <err.txt) -eq 1 ]] || fail "stderr is not one line: $(cat err.txt)"
+  grep -q -- "$pattern" err.txt || fail "stderr '$(cat err.txt)' lacks '$pattern'"
+  cmp -s run.ckpt before.ckpt || fail "run.ckpt changed"
+}
+expect_refusal "network 20-16-12-5" "${common[@]}" --hidden 16,10 --iterations 20 \
+  --checkpoint run.ckpt --resume run.ckpt
+expect_refusal "saved with another rho" "${common[@]}" --rho 1e-5 --iterations 20 \
+  --checkpoint run.ckpt --resume run.ckpt
+expect_refusal "different training data" "${common[@]}" --seed 99 --iterations 20 \
+  --checkpoint run.ckpt --resume run.ckpt
+expect_refusal "already at iteration 12" "${common[@]}" --iterations 12 --resume run.ckpt
+expect_refusal "holds float values" "${common[@]}" --scalar double --iterations 20 \
+  --resume run.ckpt
+expect_refusal "none.ckpt: cannot open" "${common[@]}" --iterations 20 --resume none.ckpt
+head -c 1000 run.ckpt >cut.ckpt
+expect_refusal "cut.ckpt: truncated" "${common[@]}" --iterations 20 --resume cut.ckpt
+expect_refusal "needs --checkpoint" "${common[@]}" --checkpoint-every 2
+
+for signal in INT TERM; do
+  echo "== SIG$signal stops after the current iteration, saves and says how to resume"
+  long=(--data synthetic --train-limit 4000 --test-limit 100 --hidden 64,64 --quiet)
+  rm -f sig.ckpt sig.csv
+  "$program" "${long[@]}" --iterations 100000 --checkpoint sig.ckpt --history sig.csv \
+    2>sig_err.txt &
+  pid=$!
+  for _ in $(seq 600); do
+    [[ -s sig.csv ]] && break
+    sleep 0.1
+  done
+  [[ -s sig.csv ]] || fail "no history after 60 s"
+  kill -"$signal" "$pid"
+  set +e
+  wait "$pid"
+  code=$?
+  set -e
+  [[ $signal == INT ]] && expected=130 || expected=143
+  [[ $code -eq $expected ]] || fail "exit $code after SIG$signal, expected $expected"
+  grep -q "stopped by SIG$signal after iteration [0-9]*; resume with: dladmm_train .* --resume sig.ckpt" \
+    sig_err.txt || fail "message: $(cat sig_err.txt)"
+  done_iterations=$(($(wc -l <sig.csv) - 1))
+  [[ $done_iterations -ge 1 ]] || fail "no iteration recorded"
+  target=$((done_iterations + 2))
+  "$program" "${long[@]}" --iterations "$target" --checkpoint sig.ckpt --history sig.csv \
+    --resume sig.ckpt
+  "$program" "${long[@]}" --iterations "$target" --history sig_whole.csv
+  same_history sig_whole.csv sig.csv
+done
+echo "all checkpoint command-line checks passed"
