@@ -386,7 +386,7 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
                           " bytes; the trailer does not match the length)");
   in.seekg(0, std::ios::beg);
   std::uint32_t crc = 0;
-  std::vector<char> chunk(1 << 20);
+  std::vector<char> chunk(std::size_t(std::min<std::uint64_t>(content_bytes, 1 << 20)) + 1);
   for (std::uint64_t left = content_bytes; left > 0;) {
     const std::size_t n = std::size_t(std::min<std::uint64_t>(left, chunk.size()));
     in.read(chunk.data(), std::streamsize(n));

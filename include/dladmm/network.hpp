@@ -11,6 +11,7 @@
 
 #include "activation.hpp"
 #include "config.hpp"
+#include "detail/product.hpp"
 #include "layer.hpp"
 
 namespace dladmm {
@@ -177,10 +178,12 @@ class Network {
       if (buffer.rows() != layer.units() || buffer.cols() < n) buffer.resize(layer.units(), n);
       Eigen::Map<Matrix<Scalar>> out(buffer.data(), layer.units(), n);
       if (l == 0)
-        out.noalias() = layer.W * x;
+        detail::multiply(out, layer.W, x, Scalar(1));
       else
-        out.noalias() = layer.W * Eigen::Map<const Matrix<Scalar>>(ws.outputs[l - 1].data(),
-                                                                   m_layers[l - 1].units(), n);
+        detail::multiply(
+            out, layer.W,
+            Eigen::Map<const Matrix<Scalar>>(ws.outputs[l - 1].data(), m_layers[l - 1].units(), n),
+            Scalar(1));
       out.colwise() += layer.b;
       if (l + 1 < m_layers.size())
         out = out.unaryExpr([this](Scalar v) { return m_activation(v); });

@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "detail/hooks.hpp"
+#include "detail/product.hpp"
 #include "detail/reduce.hpp"
 #include "detail/updates.hpp"
 #include "loss.hpp"
@@ -130,7 +131,7 @@ class Solver {
     }
     for (Index l = 0; l < layers; ++l) {
       Layer<Scalar>& layer = net.layer(l);
-      m_products[std::size_t(l)].noalias() = layer.W * problem.input(l);
+      detail::multiply(m_products[std::size_t(l)], layer.W, problem.input(l), Scalar(1));
       layer.z = m_products[std::size_t(l)].colwise() + layer.b;
       if (l + 1 < layers) layer.a = layer.z.unaryExpr(net.activation());
     }
@@ -368,7 +369,7 @@ class Solver {
   void refresh_products() {
     const auto& net = m_problem->network();
     for (Index l = 0; l < net.num_layers(); ++l)
-      m_products[std::size_t(l)].noalias() = net.layer(l).W * m_problem->input(l);
+      detail::multiply(m_products[std::size_t(l)], net.layer(l).W, m_problem->input(l), Scalar(1));
   }
 
   void reset_counters() {

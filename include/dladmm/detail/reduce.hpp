@@ -12,7 +12,7 @@ namespace dladmm::detail {
 /// \brief Sum of squares of every entry of \p m. No allocation.
 template <typename Derived>
 double sum_squares(const Eigen::MatrixBase<Derived>& m) {
-  return sum_column_blocks(m.cols(), [&](Index first, Index count) {
+  return sum_column_blocks(m.rows(), m.cols(), [&](Index first, Index count) {
     double total = 0;
     for (Index j = first; j < first + count; ++j) total += double(m.col(j).squaredNorm());
     return total;
@@ -23,7 +23,7 @@ double sum_squares(const Eigen::MatrixBase<Derived>& m) {
 /// product).
 template <typename DerivedA, typename DerivedB>
 double inner(const Eigen::MatrixBase<DerivedA>& a, const Eigen::MatrixBase<DerivedB>& b) {
-  return sum_column_blocks(a.cols(), [&](Index first, Index count) {
+  return sum_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     double total = 0;
     for (Index j = first; j < first + count; ++j) total += double(a.col(j).dot(b.col(j)));
     return total;

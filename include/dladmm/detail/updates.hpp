@@ -10,6 +10,7 @@
 #include "../config.hpp"
 #include "../param.hpp"
 #include "parallel.hpp"
+#include "product.hpp"
 #include "reduce.hpp"
 
 namespace dladmm::detail {
@@ -31,7 +32,7 @@ struct Backtracking {
 /// \brief target -= scale * step, in parallel over column blocks.
 template <typename Target, typename Step, typename Scalar>
 void subtract_scaled(Target& target, Scalar scale, const Step& step) {
-  for_column_blocks(target.cols(), [&](Index first, Index count) {
+  for_column_blocks(target.rows(), target.cols(), [&](Index first, Index count) {
     target.middleCols(first, count) -= scale * step.middleCols(first, count);
   });
 }
@@ -64,7 +65,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
                                   Scalar beta, const Backtracking<Scalar>& bt, Regularization kind,
                                   Scalar lambda) {
   BlockReport report;
-  grad.noalias() = beta * residual * A.transpose();
+  multiply(grad, residual, A.transpose(), beta);
   auto& step_product = residual;  // the residual is dead from here on
   if (kind == Regularization::L1 && lambda > 0) {
     // The soft-threshold moves non-linearly with c: test each trial (one product each).
@@ -75,7 +76,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
         return v > cut ? v - cut : (v < -cut ? v + cut : Scalar(0));
       });
       trial -= W;  // the step D
-      step_product.noalias() = trial * A;
+      multiply(step_product, trial, A, Scalar(1));
       const double d2 = sum_squares(trial);
       if (double(beta) * sum_squares(step_product) <= double(c) * d2 * (1 + 1e-6) || d2 == 0) {
         W += trial;
@@ -93,7 +94,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
   if (l2 > 0) grad += l2 * W;
   const double h2 = sum_squares(grad);
   if (h2 == 0) return report;
-  step_product.noalias() = grad * A;
+  multiply(step_product, grad, A, Scalar(1));
   const Scalar c = accepted_curvature(bt, double(beta) * sum_squares(step_product) / h2, report);
   if (report.hit_cap) return report;
   const Scalar inv = Scalar(1) / (c + l2);
@@ -110,7 +111,7 @@ BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap
                               ProductMap& product, Matrix<Scalar>& grad, Scalar beta,
                               Regularization kind, Scalar lambda) {
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
-  grad.noalias() = beta * residual * A.transpose();
+  multiply(grad, residual, A.transpose(), beta);
   if (l2 > 0) grad += l2 * W;
   Matrix<Scalar> hessian(A.rows(), A.rows());
   hessian.setZero();
@@ -120,7 +121,7 @@ BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap
   const Matrix<Scalar> step =
       -hessian.template selfadjointView<Eigen::Lower>().ldlt().solve(grad.transpose()).transpose();
   W += step;
-  residual.noalias() = step * A;
+  multiply(residual, step, A, Scalar(1));
   product += residual;
   return {};
 }
@@ -130,8 +131,8 @@ template <typename Scalar, typename Activation, typename ResidualMap, typename G
 void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
                          const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
                          GradMap& grad, Scalar beta, Scalar nu) {
-  grad.noalias() = beta * W.transpose() * residual;
-  for_column_blocks(a.cols(), [&](Index first, Index count) {
+  multiply(grad, W.transpose(), residual, beta);
+  for_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
       for (Index i = 0; i < a.rows(); ++i) grad(i, j) += nu * (a(i, j) - f(z(i, j)));
   });
@@ -156,7 +157,7 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
   const double g2 = sum_squares(grad);
   if (g2 == 0) return report;
   auto& step_product = residual;  // W G
-  step_product.noalias() = W * grad;
+  multiply(step_product, W, grad, Scalar(1));
   const double threshold = (double(beta) * sum_squares(step_product) + double(nu) * g2) / g2;
   const Scalar c = accepted_curvature(bt, threshold, report);
   if (report.hit_cap) return report;
@@ -180,7 +181,7 @@ BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, Re
   hessian.diagonal().array() += nu;
   hessian.template selfadjointView<Eigen::Lower>().llt().solveInPlace(grad);
   a -= grad;
-  residual.noalias() = W * grad;
+  multiply(residual, W, grad, Scalar(1));
   product -= residual;
   return {};
 }
@@ -189,7 +190,7 @@ BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, Re
 template <typename Scalar, typename Activation, typename ProductMap>
 void hidden_z_step(Matrix<Scalar>& z, const ProductMap& product, const Vector<Scalar>& b,
                    const Matrix<Scalar>& a, const Activation& f) {
-  for_column_blocks(z.cols(), [&](Index first, Index count) {
+  for_column_blocks(z.rows(), z.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
       for (Index i = 0; i < z.rows(); ++i) z(i, j) = f.z_update(product(i, j) + b[i], a(i, j));
   });
@@ -214,7 +215,7 @@ template <typename Scalar, typename ProductMap, typename OutMap>
 void coupling_residual(OutMap& residual, const ProductMap& product, const Vector<Scalar>& b,
                        const Matrix<Scalar>& z, const Matrix<Scalar>* u, Scalar rho) {
   const Scalar inv_rho = Scalar(1) / rho;
-  for_column_blocks(z.cols(), [&](Index first, Index count) {
+  for_column_blocks(z.rows(), z.cols(), [&](Index first, Index count) {
     auto out = residual.middleCols(first, count);
     out = (product.middleCols(first, count).colwise() + b) - z.middleCols(first, count);
     if (u) out -= inv_rho * u->middleCols(first, count);
