@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything dladmm needs to build, test and run its main job on Debian 12 (as root).
+# With --tests, also clang and its runtime libraries, for the sanitizer build and the fuzzers.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+packages=(build-essential cmake libeigen3-dev catch2 libbenchmark-dev zlib1g-dev
+  dataset-fashion-mnist gnuplot-nox)
+if [[ ${1:-} == --tests ]]; then
+  packages+=(clang libclang-rt-14-dev)
+elif [[ $# -gt 0 ]]; then
+  echo "usage: install-deps.sh [--tests]" >&2
+  exit 2
+fi
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
-  build-essential cmake libeigen3-dev catch2 libbenchmark-dev zlib1g-dev \
-  dataset-fashion-mnist gnuplot-nox >/dev/null
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

@@ -178,9 +178,9 @@ class Network {
       if (buffer.rows() != layer.units() || buffer.cols() < n) buffer.resize(layer.units(), n);
       Eigen::Map<Matrix<Scalar>> out(buffer.data(), layer.units(), n);
       if (l == 0)
-        detail::multiply(out, layer.W, x, Scalar(1));
+        detail::multiply<Scalar>(out, layer.W, x, Scalar(1));
       else
-        detail::multiply(
+        detail::multiply<Scalar>(
             out, layer.W,
             Eigen::Map<const Matrix<Scalar>>(ws.outputs[l - 1].data(), m_layers[l - 1].units(), n),
             Scalar(1));

@@ -131,7 +131,7 @@ class Solver {
     }
     for (Index l = 0; l < layers; ++l) {
       Layer<Scalar>& layer = net.layer(l);
-      detail::multiply(m_products[std::size_t(l)], layer.W, problem.input(l), Scalar(1));
+      detail::multiply<Scalar>(m_products[std::size_t(l)], layer.W, problem.input(l), Scalar(1));
       layer.z = m_products[std::size_t(l)].colwise() + layer.b;
       if (l + 1 < layers) layer.a = layer.z.unaryExpr(net.activation());
     }
@@ -369,7 +369,8 @@ class Solver {
   void refresh_products() {
     const auto& net = m_problem->network();
     for (Index l = 0; l < net.num_layers(); ++l)
-      detail::multiply(m_products[std::size_t(l)], net.layer(l).W, m_problem->input(l), Scalar(1));
+      detail::multiply<Scalar>(m_products[std::size_t(l)], net.layer(l).W, m_problem->input(l),
+                               Scalar(1));
   }
 
   void reset_counters() {

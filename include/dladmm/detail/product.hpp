@@ -1,15 +1,28 @@
 /// \file detail/product.hpp
 /// \brief Matrix products split into pieces fixed by the shapes alone, each a one-thread Eigen
 /// product, so that the result is bit-identical for any number of threads (Eigen's own threaded
-/// product splits by the thread count, and rounding follows the split). Not API.
+/// product splits by the thread count, and rounding follows the split). Operands are passed as
+/// strided views, so each scalar type instantiates Eigen's product kernels only a few times.
+/// Not API.
 #pragma once
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <type_traits>
 
 #include "../config.hpp"
 
 namespace dladmm::detail {
+
+/// \brief A read-only view of a column-major matrix or of a block of one.
+template <typename Scalar>
+using ConstView = Eigen::Ref<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+/// \brief A writable view of a column-major matrix or of a block of one.
+template <typename Scalar>
+using View = Eigen::Ref<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+
+/// \brief Which operand of multiply() enters transposed.
+enum class Transposed { None, Lhs, Rhs };
 
 /// \brief Output columns per piece when a product is split by columns.
 inline constexpr Index product_piece_columns = 2048;
@@ -18,14 +31,35 @@ inline constexpr Index product_piece_rows = 512;
 /// \brief Below this many multiply-adds Eigen runs a product on one thread by itself.
 inline constexpr double product_split_min_work = 1e5;
 
-/// \brief dst = alpha * lhs * rhs (dst must not alias lhs or rhs). The larger output dimension is
-/// split into fixed pieces shared among the threads (Eigen::nbThreads()); inside the parallel
-/// region Eigen runs each piece on one thread.
-template <typename Dst, typename Lhs, typename Rhs, typename Scalar>
-void multiply(Dst&& dst, const Lhs& lhs, const Rhs& rhs, Scalar alpha) {
-  const Index rows = lhs.rows(), cols = rhs.cols(), depth = lhs.cols();
+/// \brief dst = alpha * op(lhs) * op(rhs) on one thread of the caller (no splitting).
+template <typename Scalar>
+void multiply_piece(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Scalar>& rhs,
+                    Scalar alpha, Transposed transposed) {
+  switch (transposed) {
+    case Transposed::None:
+      dst.noalias() = alpha * lhs * rhs;
+      break;
+    case Transposed::Lhs:
+      dst.noalias() = alpha * lhs.transpose() * rhs;
+      break;
+    case Transposed::Rhs:
+      dst.noalias() = alpha * lhs * rhs.transpose();
+      break;
+  }
+}
+
+/// \brief dst = alpha * op(lhs) * op(rhs), where op transposes the operand named by
+/// \p transposed (dst must not alias lhs or rhs). The larger output dimension is split into
+/// fixed pieces shared among the threads (Eigen::nbThreads()); inside the parallel region
+/// Eigen runs each piece on one thread.
+template <typename Scalar>
+void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Scalar>& rhs,
+              std::common_type_t<Scalar> alpha, Transposed transposed = Transposed::None) {
+  const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
+  const Index rows = lhs_t ? lhs.cols() : lhs.rows(), cols = rhs_t ? rhs.rows() : rhs.cols();
+  const Index depth = lhs_t ? lhs.rows() : lhs.cols();
   if (double(rows) * double(cols) * double(depth) < product_split_min_work) {
-    dst.noalias() = alpha * lhs * rhs;
+    multiply_piece<Scalar>(dst, lhs, rhs, alpha, transposed);
     return;
   }
   const bool by_columns = cols >= rows;
@@ -41,10 +75,16 @@ void multiply(Dst&& dst, const Lhs& lhs, const Rhs& rhs, Scalar alpha) {
     const Index first = k * size;
     if (first >= extent) continue;
     const Index count = std::min(size, extent - first);
-    if (by_columns)
-      dst.middleCols(first, count).noalias() = alpha * lhs * rhs.middleCols(first, count);
-    else
-      dst.middleRows(first, count).noalias() = alpha * lhs.middleRows(first, count) * rhs;
+    if (by_columns)  // columns of op(rhs): columns of rhs, or rows if transposed
+      multiply_piece<Scalar>(dst.middleCols(first, count), lhs,
+                             rhs_t ? ConstView<Scalar>(rhs.middleRows(first, count))
+                                   : ConstView<Scalar>(rhs.middleCols(first, count)),
+                             alpha, transposed);
+    else  // rows of op(lhs): rows of lhs, or columns if transposed
+      multiply_piece<Scalar>(dst.middleRows(first, count),
+                             lhs_t ? ConstView<Scalar>(lhs.middleCols(first, count))
+                                   : ConstView<Scalar>(lhs.middleRows(first, count)),
+                             rhs, alpha, transposed);
   }
 }
 

@@ -65,7 +65,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
                                   Scalar beta, const Backtracking<Scalar>& bt, Regularization kind,
                                   Scalar lambda) {
   BlockReport report;
-  multiply(grad, residual, A.transpose(), beta);
+  multiply<Scalar>(grad, residual, A, beta, Transposed::Rhs);
   auto& step_product = residual;  // the residual is dead from here on
   if (kind == Regularization::L1 && lambda > 0) {
     // The soft-threshold moves non-linearly with c: test each trial (one product each).
@@ -76,7 +76,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
         return v > cut ? v - cut : (v < -cut ? v + cut : Scalar(0));
       });
       trial -= W;  // the step D
-      multiply(step_product, trial, A, Scalar(1));
+      multiply<Scalar>(step_product, trial, A, 1);
       const double d2 = sum_squares(trial);
       if (double(beta) * sum_squares(step_product) <= double(c) * d2 * (1 + 1e-6) || d2 == 0) {
         W += trial;
@@ -94,7 +94,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
   if (l2 > 0) grad += l2 * W;
   const double h2 = sum_squares(grad);
   if (h2 == 0) return report;
-  multiply(step_product, grad, A, Scalar(1));
+  multiply<Scalar>(step_product, grad, A, 1);
   const Scalar c = accepted_curvature(bt, double(beta) * sum_squares(step_product) / h2, report);
   if (report.hit_cap) return report;
   const Scalar inv = Scalar(1) / (c + l2);
@@ -111,7 +111,7 @@ BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap
                               ProductMap& product, Matrix<Scalar>& grad, Scalar beta,
                               Regularization kind, Scalar lambda) {
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
-  multiply(grad, residual, A.transpose(), beta);
+  multiply<Scalar>(grad, residual, A, beta, Transposed::Rhs);
   if (l2 > 0) grad += l2 * W;
   Matrix<Scalar> hessian(A.rows(), A.rows());
   hessian.setZero();
@@ -121,7 +121,7 @@ BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap
   const Matrix<Scalar> step =
       -hessian.template selfadjointView<Eigen::Lower>().ldlt().solve(grad.transpose()).transpose();
   W += step;
-  multiply(residual, step, A, Scalar(1));
+  multiply<Scalar>(residual, step, A, 1);
   product += residual;
   return {};
 }
@@ -131,7 +131,7 @@ template <typename Scalar, typename Activation, typename ResidualMap, typename G
 void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
                          const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
                          GradMap& grad, Scalar beta, Scalar nu) {
-  multiply(grad, W.transpose(), residual, beta);
+  multiply<Scalar>(grad, W, residual, beta, Transposed::Lhs);
   for_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
       for (Index i = 0; i < a.rows(); ++i) grad(i, j) += nu * (a(i, j) - f(z(i, j)));
@@ -157,7 +157,7 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
   const double g2 = sum_squares(grad);
   if (g2 == 0) return report;
   auto& step_product = residual;  // W G
-  multiply(step_product, W, grad, Scalar(1));
+  multiply<Scalar>(step_product, W, grad, 1);
   const double threshold = (double(beta) * sum_squares(step_product) + double(nu) * g2) / g2;
   const Scalar c = accepted_curvature(bt, threshold, report);
   if (report.hit_cap) return report;
@@ -181,7 +181,7 @@ BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, Re
   hessian.diagonal().array() += nu;
   hessian.template selfadjointView<Eigen::Lower>().llt().solveInPlace(grad);
   a -= grad;
-  multiply(residual, W, grad, Scalar(1));
+  multiply<Scalar>(residual, W, grad, 1);
   product -= residual;
   return {};
 }
