@@ -1,9 +1,11 @@
 cmake_minimum_required(VERSION 3.16)
-# One dladmm_train test case: runs PROGRAM with ARGS (|-separated; "@DIR@" stands for WORK_DIR)
+# One dladmm_train test case: runs PROGRAM with ARGS (|-separated; "@DIR@" stands for WORK_DIR
+# and "@BAD@" for DATA_DIR, the folder of malformed files tests/data/bad)
 # in a fresh WORK_DIR and checks the exit code EXPECT_CODE. With EXPECT_STDERR (a regex), stderr
 # must be exactly one line matching it. With HISTORY (a file name in WORK_DIR), the file must
 # start with the header of DESIGN.md; with MIN_TEST_ACCURACY, its last row's test accuracy must
-# reach it. NO_OUTPUT names a file that must not exist afterwards. Files for bad-input cases are
+# reach it. NO_OUTPUT names a file that must not exist afterwards (nor
+# may any *.ckpt or *.tmp file). Files for bad-input cases are
 # written first: bad.idx (wrong magic), ragged.csv, text.csv (non-numeric), good.csv.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
@@ -13,6 +15,7 @@ file(WRITE ${WORK_DIR}/text.csv "1,2,0\n3,abc,1\n")
 file(WRITE ${WORK_DIR}/good.csv "0.1,0.2,0\n0.3,0.1,1\n0.2,0.4,0\n0.9,0.8,1\n")
 string(REPLACE "|" ";" ARGS "${ARGS}")
 string(REPLACE "@DIR@" "${WORK_DIR}" ARGS "${ARGS}")
+string(REPLACE "@BAD@" "${DATA_DIR}" ARGS "${ARGS}")
 execute_process(COMMAND ${PROGRAM} ${ARGS} WORKING_DIRECTORY ${WORK_DIR}
                 RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 900)
 if(NOT "${code}" STREQUAL "${EXPECT_CODE}")
@@ -28,8 +31,11 @@ if(DEFINED EXPECT_STDERR)
     message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}':\n${err}")
   endif()
 endif()
-if(DEFINED NO_OUTPUT AND EXISTS ${WORK_DIR}/${NO_OUTPUT})
-  message(FATAL_ERROR "${NO_OUTPUT} was written although the run failed")
+if(DEFINED NO_OUTPUT)
+  file(GLOB leftovers ${WORK_DIR}/${NO_OUTPUT} ${WORK_DIR}/*.tmp ${WORK_DIR}/*.ckpt)
+  if(leftovers)
+    message(FATAL_ERROR "output written although the run failed: ${leftovers}")
+  endif()
 endif()
 if(DEFINED HISTORY)
   file(STRINGS ${WORK_DIR}/${HISTORY} rows)

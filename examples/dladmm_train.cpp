@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -130,6 +133,24 @@ std::vector<std::string> split(const std::string& text, char sep) {
   return parts;
 }
 
+/// Refuses an output path that cannot be written, before any data are loaded.
+void check_writable(const std::string& option, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(option + " " + path + ": is a directory");
+  const std::string probe = path + ".tmp";
+  const bool existed = std::filesystem::exists(probe, ec);
+  errno = 0;
+  std::ofstream out(probe, std::ios::app);
+  const int error = errno;
+  const bool ok = bool(out);
+  out.close();
+  if (ok && !existed) std::remove(probe.c_str());
+  if (!ok)
+    throw InputError(option + " " + path + ": cannot write (" +
+                     (error ? std::strerror(error) : "unknown error") + ")");
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   o.arguments.assign(argv + 1, argv + argc);
@@ -230,6 +251,8 @@ Options parse(int argc, char** argv) {
   }
   if (o.checkpoint_every > 0 && o.checkpoint.empty())
     throw InputError("--checkpoint-every needs --checkpoint FILE");
+  if (!o.history.empty()) check_writable("--history", o.history);
+  if (!o.checkpoint.empty()) check_writable("--checkpoint", o.checkpoint);
   if (o.data == "idx" && (o.train_images.empty() || o.train_labels.empty() ||
                           o.test_images.empty() || o.test_labels.empty()))
     throw InputError(
