@@ -58,6 +58,8 @@ Solver:
   --rho-schedule reference|fixed|step:EVERY:FACTOR[:MAX]   default reference
   --solver quadratic|exact                   exact = cubic closed-form W and a updates
   --init reference|forward                   z_L = 2Y-1 (reference) or a forward pass
+  --no-rollback                              keep no copy of the variables for rolling back
+                                             a NaN iteration (saves one copy of W, b, z, a, u)
   --scalar float|double  --threads T  --seed S
 Output:
   --history FILE.csv                         per-iteration figures (written as it goes)
@@ -84,7 +86,7 @@ struct Options {
   std::string data = "fashion-mnist", data_dir = kFashionMnistDir;
   std::string train_images, train_labels, test_images, test_labels, train_csv, test_csv;
   std::string label_column = "last";
-  bool header = false, standardize = false, quiet = false;
+  bool header = false, standardize = false, quiet = false, rollback = true;
   long train_limit = -1, test_limit = -1;
   std::vector<dladmm::Index> hidden{1000, 1000};
   std::string activation = "relu", loss = "cross_entropy", schedule = "reference";
@@ -170,6 +172,10 @@ Options parse(int argc, char** argv) {
     }
     if (arg == "--standardize") {
       o.standardize = true;
+      continue;
+    }
+    if (arg == "--no-rollback") {
+      o.rollback = false;
       continue;
     }
     if (arg.rfind("--", 0) != 0) throw InputError("unexpected argument '" + arg + "'");
@@ -403,6 +409,7 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
   param.initialization =
       o.init == "forward" ? dladmm::Initialization::Forward : dladmm::Initialization::Reference;
   param.seed = o.seed;
+  param.keep_last_finite = o.rollback;
   param.check();
 
   const dladmm::Matrix<Scalar> y = train_set.one_hot();
@@ -422,6 +429,7 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     }
     dladmm::Param<Scalar> saved = solver.param();
     saved.max_iterations = param.max_iterations;
+    saved.keep_last_finite = param.keep_last_finite;
     const std::string field = dladmm::first_param_difference(saved, param);
     if (!field.empty())
       throw InputError(o.resume + ": saved with another " + field +

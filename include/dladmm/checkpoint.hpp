@@ -342,7 +342,7 @@ void save_checkpoint(const std::string& path, const Solver<ProblemT>& solver,
 /// that solver.run() continues exactly as the saved run would have (bit-identical figures and
 /// state). The problem must hold the same training data (checked by CRC-32) and the same
 /// network shape, scalar type, activation and loss; the solver takes the saved parameters
-/// except max_iterations. If \p history is given, it receives the saved rows.
+/// except max_iterations and keep_last_finite. If \p history is given, it receives the saved rows.
 ///
 /// The whole stream is checked (magic number, version, byte order, length, CRC-32) and every
 /// header field compared before any variable is written, so a refused checkpoint changes

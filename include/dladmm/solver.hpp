@@ -143,14 +143,17 @@ class Solver {
   /// \brief Continues a run from a saved state instead of init(): the problem already holds the
   /// variables W, b, z, a, u after \p iteration iterations; \p schedule and \p products are the
   /// solver's own state at that point and \p last the figures of that iteration. Used by
-  /// load_checkpoint(); the parameters become \p param except max_iterations, which stays.
+  /// load_checkpoint(); the parameters become \p param except max_iterations and
+  /// keep_last_finite, which stay (they change neither the iterates nor the figures).
   /// \throws std::invalid_argument if a parameter is invalid or a product has the wrong shape.
   void resume(Problem& problem, const Param<Scalar>& param, int iteration,
               const RhoScheduler<Scalar>& schedule, std::vector<Matrix<Scalar>> products,
               const IterationInfo& last) {
     const int max_iterations = m_param.max_iterations;
+    const bool keep = m_param.keep_last_finite;
     m_param = param;
-    m_param.max_iterations = max_iterations;
+    m_param.max_iterations = max_iterations;  // how far and how safely to run: the caller's
+    m_param.keep_last_finite = keep;
     m_param.check();
     const auto& net = problem.network();
     if (products.size() != std::size_t(net.num_layers()))
