@@ -5,7 +5,8 @@ training images, pixels / 255, as dladmm_train reads them), threads pinned.
 
 Writes a CSV with one row per epoch: epoch, time_s (wall time of the forward, backward and Adam
 step alone), train_loss, test_accuracy. Optional, never run in CI; needs Debian's
-python3-torch and python3-numpy, run with /usr/bin/python3.
+python3-torch, python3-numpy and an optimised BLAS (libopenblas0-pthread: without it Debian's
+torch falls back to the reference BLAS, about 15x slower here), run with /usr/bin/python3.
 
 usage: torch_mlp.py --samples 10000 --epochs 150 --threads 1 --out torch.csv
 """

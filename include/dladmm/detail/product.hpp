@@ -24,9 +24,9 @@ using View = Eigen::Ref<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
 /// \brief Which operand of multiply() enters transposed.
 enum class Transposed { None, Lhs, Rhs };
 
-/// \brief Output columns per piece when a product is split by columns.
+/// \brief Output columns per piece, at most, when a product is split by columns.
 inline constexpr Index product_piece_columns = 2048;
-/// \brief Output rows per piece when a product is split by rows.
+/// \brief Output rows per piece, at most, when a product is split by rows.
 inline constexpr Index product_piece_rows = 512;
 /// \brief Below this many multiply-adds Eigen runs a product on one thread by itself.
 inline constexpr double product_split_min_work = 1e5;
@@ -65,7 +65,10 @@ void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Sc
   const bool by_columns = cols >= rows;
   const Index extent = by_columns ? cols : rows;
   const Index per_piece = by_columns ? product_piece_columns : product_piece_rows;
-  const Index pieces = std::max<Index>(1, (extent + per_piece - 1) / per_piece);
+  // A multiple of 4 pieces (of 2 for rows, which are few) balances 2 or 4 threads.
+  const Index round = by_columns ? 4 : 2;
+  Index pieces = (extent + per_piece - 1) / per_piece;
+  if (pieces > 1) pieces = (pieces + round - 1) / round * round;
   const Index size = (extent + pieces - 1) / pieces;
 #ifdef _OPENMP
   const int threads = Eigen::nbThreads();
