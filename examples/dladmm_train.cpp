@@ -472,9 +472,13 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     result =
         terminal ? go(history, outputs, time_limit, bar) : go(history, outputs, time_limit, lines);
 
-  const dladmm::History kept = history_until(history, solver);
-  if (!o.checkpoint.empty()) dladmm::save_checkpoint(o.checkpoint, solver, &kept);
   if (!o.history.empty()) history.write_csv(o.history);
+  const bool failed = result.status == dladmm::Status::NumericalIssue;
+  const bool poisoned = failed && !param.keep_last_finite;  // the variables hold the NaN
+  if (!o.checkpoint.empty() && !poisoned) {
+    const dladmm::History kept = history_until(history, solver);
+    dladmm::save_checkpoint(o.checkpoint, solver, &kept);
+  }
   if (g_stop_signal != 0) {
     std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
               << " after iteration " << solver.iteration() << "; "
@@ -483,7 +487,13 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
               << "\n";
     return 128 + g_stop_signal;
   }
-  if (result.status == dladmm::Status::NumericalIssue) {
+  if (poisoned) {
+    std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
+              << result.iterations << "; with --no-rollback the variables keep it"
+              << (o.checkpoint.empty() ? "" : ", so no checkpoint was saved") << "\n";
+    return 3;
+  }
+  if (failed) {
     std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
               << result.iterations + 1 << "; the state is that of iteration " << result.iterations
               << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint) << "\n";

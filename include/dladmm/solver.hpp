@@ -169,6 +169,7 @@ class Solver {
     m_schedule = schedule;
     m_iteration = iteration;
     m_info = last;
+    m_info.layer_residuals.resize(std::size_t(net.num_layers()));  // record_figures writes them
     if (m_data_finite)
       keep_last_finite();
     else
