@@ -5,6 +5,8 @@
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
 
+#include <random>
+
 #include <sstream>
 
 #ifdef _OPENMP
@@ -57,5 +59,43 @@ TEMPLATE_TEST_CASE("1 and 2 threads give bit-identical runs", "[threads]", float
     CHECK(one.network().layer(l).a == two.network().layer(l).a);
   }
   CHECK(one.u() == two.u());
+#endif
+}
+
+TEMPLATE_TEST_CASE("the z_L solve is bit-identical on 1 and 2 threads", "[threads]", float,
+                   double) {
+#ifndef _OPENMP
+  WARN("built without OpenMP: one thread only, nothing to compare");
+  return;
+#else
+  using Scalar = TestType;
+  using dladmm::Index;
+  const Index C = 10, N = 7000;  // large enough for the parallel column-block loop
+  REQUIRE(C * N >= dladmm::detail::parallel_min_entries);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal(0.0, 2.0);
+  dladmm::Matrix<Scalar> y = dladmm::Matrix<Scalar>::Zero(C, N), m(C, N);
+  for (Index j = 0; j < N; ++j) y(Index(rng() % C), j) = 1;
+  for (Index k = 0; k < m.size(); ++k) m.data()[k] = Scalar(normal(rng));
+  // Every step (the iterates), then the reference tolerance (the sums decide where it stops).
+  dladmm::Param<Scalar> every_step, reference;
+  every_step.fista_tolerance = 0;
+  every_step.fista_max_iterations = 60;
+  auto solve = [&](int threads, const dladmm::Param<Scalar>& param) {
+    omp_set_num_threads(threads);
+    dladmm::Matrix<Scalar> z = 2 * y.array() - 1;
+    dladmm::SoftmaxCrossEntropy::Workspace<Scalar> ws;
+    ws.resize(C, N);
+    const auto report = dladmm::SoftmaxCrossEntropy().update_output(z, y, m, Scalar(1), param, ws);
+    return std::make_pair(z, report.iterations);
+  };
+  const int before = omp_get_max_threads();
+  for (const auto* param : {&every_step, &reference}) {
+    const auto one = solve(1, *param), two = solve(2, *param);
+    if (param == &every_step) CHECK(one.second == 60);
+    CHECK(one.second == two.second);
+    CHECK(one.first == two.first);
+  }
+  omp_set_num_threads(before);
 #endif
 }

@@ -5,6 +5,7 @@
 #include <dladmm/detail/updates.hpp>
 #include <dladmm/loss.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -149,6 +150,32 @@ TEMPLATE_TEST_CASE("FISTA output update approaches the long-run solution", "[upd
   z = 2 * y.array() - 1;
   loss.update_output(z, y, m, rho, param, ws);
   CHECK((z - best).norm() <= Scalar(std::is_same<Scalar, float>::value ? 1e-2 : 1e-5));
+}
+
+TEMPLATE_TEST_CASE("column-block softmax cross-entropy equals the per-sample formula", "[updates]",
+                   float, double) {
+  using Scalar = TestType;
+  std::mt19937_64 rng(8);
+  const Index C = 10, N = 37;
+  Matrix<Scalar> z = random_matrix<Scalar>(C, N, rng, 3);
+  z.col(4).array() += Scalar(80);  // large logits: the max shift must keep exp finite
+  z(2, 5) = Scalar(-90);
+  Matrix<Scalar> y = random_matrix<Scalar>(C, N, rng).cwiseAbs();  // soft labels too
+  for (Index j = 0; j < N; j += 2) {
+    y.col(j).setZero();
+    y(j % C, j) = 1;
+  }
+  Matrix<Scalar> expected_grad(C, N), grad(C, N);
+  const double expected = detail::softmax_cross_entropy<Scalar>(z, y, &expected_grad);
+  detail::SoftmaxColumnStats<Scalar> stats;
+  stats.resize(N);
+  double total = 0;
+  for (Index first = 0; first < N; first += 8)  // uneven blocks, the last one short
+    total += detail::softmax_cross_entropy_columns<Scalar>(z, y, grad, stats, first,
+                                                           std::min<Index>(8, N - first));
+  CHECK(std::abs(total - expected) <= slack<Scalar>(expected));
+  CHECK(grad.allFinite());
+  CHECK((grad - expected_grad).cwiseAbs().maxCoeff() <= slack<Scalar>(1));
 }
 
 TEMPLATE_TEST_CASE("FISTA reports hitting its iteration cap", "[updates]", float, double) {

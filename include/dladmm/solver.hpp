@@ -356,7 +356,8 @@ class Solver {
   // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve.
   void update_output(Index last) {
     Layer<Scalar>& layer = m_problem->network().layer(last);
-    m_output_target = (m_products[std::size_t(last)].colwise() + layer.b) - m_problem->u() / rho();
+    detail::output_target(m_output_target, m_products[std::size_t(last)], layer.b, m_problem->u(),
+                          rho());
     const OutputReport report = m_problem->loss().update_output(
         layer.z, m_problem->y(), m_output_target, rho(), m_param, m_output_ws);
     m_info.fista_iterations += report.iterations;

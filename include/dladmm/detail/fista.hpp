@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "../config.hpp"
+#include "parallel.hpp"
 #include "reduce.hpp"
 #include "softmax.hpp"
 
@@ -15,11 +16,13 @@ namespace dladmm::detail {
 template <typename Scalar>
 struct FistaWorkspace {
   Matrix<Scalar> zeta, zeta_old, grad;
+  SoftmaxColumnStats<Scalar> stats;  ///< Per-sample sums of the objective.
   /// \brief Sizes the buffers for a C x N output.
   void resize(Index rows, Index cols) {
     zeta.resize(rows, cols);
     zeta_old.resize(rows, cols);
     grad.resize(rows, cols);
+    stats.resize(cols);
   }
 };
 
@@ -29,24 +32,40 @@ struct InnerReport {
   bool hit_cap = false;  ///< True if the iteration cap ended the solve before the tolerance.
 };
 
+/// \brief The FISTA objective R(z; y) + (rho/2) ||z - m||^2 on the columns [first, first +
+/// count), with the gradient of R written into the same columns of ws.grad.
+template <typename Scalar>
+double fista_objective_columns(const Matrix<Scalar>& z, const Matrix<Scalar>& y,
+                               const Matrix<Scalar>& m, Scalar rho, FistaWorkspace<Scalar>& ws,
+                               Index first, Index count) {
+  const double proximity =
+      double((z.middleCols(first, count) - m.middleCols(first, count)).squaredNorm());
+  return softmax_cross_entropy_columns<Scalar>(z, y, ws.grad, ws.stats, first, count) +
+         0.5 * double(rho) * proximity;
+}
+
 /// \brief Minimises R(z; y) + (rho/2) ||z - m||^2 by FISTA from the warm start \p z (in place),
 /// with the reference constants: fixed step \p step, at most \p max_iterations steps, stop when
 /// the objective changes by less than \p tolerance in absolute value. The output is the
-/// extrapolated point, as in the reference code. m is computed once by the caller.
+/// extrapolated point, as in the reference code. m is computed once by the caller. Each FISTA
+/// step is one pass over fixed column blocks (in parallel when large): the step, then the
+/// objective and gradient at the new point, summed in block order.
 template <typename Scalar>
 InnerReport fista_cross_entropy(Matrix<Scalar>& z, const Matrix<Scalar>& y, const Matrix<Scalar>& m,
                                 Scalar rho, Scalar step, int max_iterations, Scalar tolerance,
                                 FistaWorkspace<Scalar>& ws) {
   InnerReport report;
+  const Index rows = z.rows(), cols = z.cols();
   ws.zeta = z;
   Scalar lambda = 1;
   double previous = 1e11;
   const Scalar inv_step = Scalar(1) / step;
   const Scalar denom = rho + inv_step;
   report.hit_cap = true;
+  double h = sum_column_blocks(rows, cols, [&](Index first, Index count) {
+    return fista_objective_columns<Scalar>(z, y, m, rho, ws, first, count);
+  });
   for (int it = 0; it < max_iterations; ++it) {
-    const double h =
-        softmax_cross_entropy<Scalar>(z, y, &ws.grad) + 0.5 * double(rho) * sum_squares(z - m);
     if (std::abs(h - previous) < double(tolerance)) {
       report.hit_cap = false;
       break;
@@ -56,8 +75,15 @@ InnerReport fista_cross_entropy(Matrix<Scalar>& z, const Matrix<Scalar>& y, cons
     lambda = (Scalar(1) + std::sqrt(Scalar(1) + Scalar(4) * lambda * lambda)) / Scalar(2);
     const Scalar gamma = (Scalar(1) - lambda_old) / lambda;
     std::swap(ws.zeta, ws.zeta_old);
-    ws.zeta = (rho * m + inv_step * z - ws.grad) / denom;
-    z = (Scalar(1) - gamma) * ws.zeta + gamma * ws.zeta_old;
+    const bool evaluate = it + 1 < max_iterations;  // the last point is not tested
+    h = sum_column_blocks(rows, cols, [&](Index first, Index count) {
+      auto zeta = ws.zeta.middleCols(first, count);
+      auto zb = z.middleCols(first, count);
+      zeta = (rho * m.middleCols(first, count) + inv_step * zb - ws.grad.middleCols(first, count)) /
+             denom;
+      zb = (Scalar(1) - gamma) * zeta + gamma * ws.zeta_old.middleCols(first, count);
+      return evaluate ? fista_objective_columns<Scalar>(z, y, m, rho, ws, first, count) : 0.0;
+    });
     ++report.iterations;
   }
   return report;

@@ -30,6 +30,20 @@ inline constexpr Index product_piece_columns = 2048;
 inline constexpr Index product_piece_rows = 512;
 /// \brief Below this many multiply-adds Eigen runs a product on one thread by itself.
 inline constexpr double product_split_min_work = 1e5;
+/// \brief A split product has a multiple of this many pieces (balances 1, 2 or 4 threads), even
+/// when its output is small and its depth large (the W gradient R A^T is w x w with depth N).
+inline constexpr Index product_piece_multiple = 4;
+/// \brief Pieces are never thinner than this (narrower ones would run Eigen's kernel poorly).
+inline constexpr Index product_piece_min_extent = 32;
+
+/// \brief The number of pieces a product whose split dimension has \p extent entries is cut
+/// into: at most \p per_piece wide, a multiple of product_piece_multiple, at least
+/// product_piece_min_extent wide. Depends on the shape alone.
+inline Index product_pieces(Index extent, Index per_piece) {
+  Index pieces = (extent + per_piece - 1) / per_piece;
+  pieces = (pieces + product_piece_multiple - 1) / product_piece_multiple * product_piece_multiple;
+  return std::max<Index>(1, std::min(pieces, extent / product_piece_min_extent));
+}
 
 /// \brief dst = alpha * op(lhs) * op(rhs) on one thread of the caller (no splitting).
 template <typename Scalar>
@@ -64,11 +78,8 @@ void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Sc
   }
   const bool by_columns = cols >= rows;
   const Index extent = by_columns ? cols : rows;
-  const Index per_piece = by_columns ? product_piece_columns : product_piece_rows;
-  // A multiple of 4 pieces (of 2 for rows, which are few) balances 2 or 4 threads.
-  const Index round = by_columns ? 4 : 2;
-  Index pieces = (extent + per_piece - 1) / per_piece;
-  if (pieces > 1) pieces = (pieces + round - 1) / round * round;
+  const Index pieces =
+      product_pieces(extent, by_columns ? product_piece_columns : product_piece_rows);
   const Index size = (extent + pieces - 1) / pieces;
 #ifdef _OPENMP
   const int threads = Eigen::nbThreads();

@@ -222,11 +222,25 @@ void coupling_residual(OutMap& residual, const ProductMap& product, const Vector
   });
 }
 
+/// \brief m = W_L a_{L-1} + b_L 1^T - u / rho, the target of the z_L step (ALGORITHM.md §3.6).
+template <typename Scalar>
+void output_target(Matrix<Scalar>& m, const Matrix<Scalar>& product, const Vector<Scalar>& b,
+                   const Matrix<Scalar>& u, Scalar rho) {
+  const Scalar inv_rho = Scalar(1) / rho;
+  for_column_blocks(m.rows(), m.cols(), [&](Index first, Index count) {
+    m.middleCols(first, count) =
+        (product.middleCols(first, count).colwise() + b) - inv_rho * u.middleCols(first, count);
+  });
+}
+
 /// \brief The dual step (ALGORITHM.md §3.7): u += rho (z_L - W_L a_{L-1} - b_L 1^T).
 template <typename Scalar, typename ProductMap>
 void dual_step(Matrix<Scalar>& u, const Matrix<Scalar>& z, const ProductMap& product,
                const Vector<Scalar>& b, Scalar rho) {
-  u += rho * (z - (product.colwise() + b));
+  for_column_blocks(u.rows(), u.cols(), [&](Index first, Index count) {
+    u.middleCols(first, count) +=
+        rho * (z.middleCols(first, count) - (product.middleCols(first, count).colwise() + b));
+  });
 }
 
 }  // namespace dladmm::detail
