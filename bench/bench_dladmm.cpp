@@ -156,6 +156,25 @@ double time_each(benchmark::State& state, F&& f) {
   return seconds;
 }
 
+#ifdef DLADMM_USE_OPENBLAS
+extern "C" char* openblas_get_corename();
+#endif
+
+/// C.noalias() = A * B, Eigen's plain product on every thread. With DLADMM_USE_OPENBLAS it is
+/// one OpenBLAS call, given the thread count for its duration (the library keeps OpenBLAS on one
+/// thread per call and splits products itself).
+template <typename Scalar>
+void plain_product(Matrix<Scalar>& C, const Matrix<Scalar>& A, const Matrix<Scalar>& B) {
+#ifdef DLADMM_USE_OPENBLAS
+  dladmm::detail::use_one_blas_thread_per_call();
+  openblas_set_num_threads(Eigen::nbThreads());
+  C.noalias() = A * B;
+  openblas_set_num_threads(1);
+#else
+  C.noalias() = A * B;
+#endif
+}
+
 /// FLOP/s of Eigen's C.noalias() = A * B with A m x k, B k x n: median of 5 runs after a
 /// warm-up, measured once per shape, scalar type and thread count and cached. Small products
 /// are repeated within a run so that a run lasts at least 20 ms.
@@ -165,12 +184,12 @@ double gemm_rate(Index m, Index k, Index n) {
   const auto key = std::make_tuple(m, k, n, Eigen::nbThreads());
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   Matrix<Scalar> A = Matrix<Scalar>::Random(m, k), B = Matrix<Scalar>::Random(k, n), C(m, n);
-  const double once = timed([&] { C.noalias() = A * B; });  // warm-up
+  const double once = timed([&] { plain_product(C, A, B); });  // warm-up
   const int repeat = int(std::clamp(std::ceil(2e-2 / std::max(once, 1e-9)), 1.0, 1e4));
   std::vector<double> seconds;
   for (int run = 0; run < 5; ++run)
     seconds.push_back(timed([&] {
-                        for (int r = 0; r < repeat; ++r) C.noalias() = A * B;
+                        for (int r = 0; r < repeat; ++r) plain_product(C, A, B);
                       }) /
                       repeat);
   benchmark::DoNotOptimize(C.data());
@@ -473,7 +492,7 @@ void BM_Gemm(benchmark::State& state, Index width, Index samples) {
   Matrix<Scalar> A = Matrix<Scalar>::Random(width, width);
   Matrix<Scalar> B = Matrix<Scalar>::Random(width, samples), C(width, samples);
   const double reference = gemm_rate<Scalar>(width, width, samples);
-  const double seconds = time_each(state, [&] { C.noalias() = A * B; });
+  const double seconds = time_each(state, [&] { plain_product(C, A, B); });
   benchmark::DoNotOptimize(C.data());
   const double per_product = flop::gemm(double(width), double(width), double(samples));
   set_counters(state, per_product * double(state.iterations()), seconds, 0, reference);
@@ -553,6 +572,14 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
   benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
   benchmark::AddCustomContext("OMP_NUM_THREADS", omp ? omp : "unset");
+#ifdef DLADMM_USE_OPENBLAS
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  benchmark::AddCustomContext("products", std::string("OpenBLAS, core ") + openblas_get_corename() +
+                                              ", OPENBLAS_CORETYPE " +
+                                              (coretype ? coretype : "unset"));
+#else
+  benchmark::AddCustomContext("products", "Eigen");
+#endif
   register_all<float>("float");
   register_all<double>("double");
   benchmark::RunSpecifiedBenchmarks();

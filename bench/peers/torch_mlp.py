@@ -8,6 +8,12 @@ step alone), train_loss, test_accuracy. Optional, never run in CI; needs Debian'
 python3-torch, python3-numpy and an optimised BLAS (libopenblas0-pthread: without it Debian's
 torch falls back to the reference BLAS, about 15x slower here), run with /usr/bin/python3.
 
+OpenBLAS picks its kernels from the CPU it detects. OpenBLAS 0.3.21 (Debian 12) does not know
+this machine's AMD Zen 5 and falls back to its generic "Prescott" kernels, 5x slower than its
+AVX-512 ones: set OPENBLAS_CORETYPE=SkylakeX (or Haswell on AVX2 machines). The script prints
+the core OpenBLAS uses. It sets OPENBLAS_NUM_THREADS to --threads, since torch.set_num_threads
+does not reach OpenBLAS's own thread pool.
+
 usage: torch_mlp.py --samples 10000 --epochs 150 --threads 1 --out torch.csv
 """
 import argparse
@@ -17,7 +23,6 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 FOLDER = "/usr/share/datasets/fashion-mnist"
 
@@ -40,6 +45,17 @@ def find(folder, name):
     sys.exit(f"torch_mlp.py: {name}(.gz) not found in {folder}")
 
 
+def openblas_core():
+    """The kernel set OpenBLAS chose (libopenblas.so.0 detects the same way as torch's BLAS)."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "unknown (libopenblas.so.0 not found)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10000)
@@ -52,6 +68,11 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # before OpenBLAS is loaded
+    import torch  # pylint: disable=import-outside-toplevel
+
+    print(f"torch_mlp.py: OpenBLAS core {openblas_core()}, "
+          f"OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', 'unset')}", file=sys.stderr)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))[: args.samples]

@@ -12,7 +12,21 @@
 
 #include "../config.hpp"
 
+#ifdef DLADMM_USE_OPENBLAS
+extern "C" void openblas_set_num_threads(int);
+#endif
+
 namespace dladmm::detail {
+
+/// \brief With DLADMM_USE_OPENBLAS (Eigen's products going to OpenBLAS through EIGEN_USE_BLAS),
+/// asks OpenBLAS, once, to run each call on one thread: multiply() shares the pieces among the
+/// threads itself, so that results do not depend on the thread count. Otherwise does nothing.
+inline void use_one_blas_thread_per_call() {
+#ifdef DLADMM_USE_OPENBLAS
+  static const bool once = (openblas_set_num_threads(1), true);
+  (void)once;
+#endif
+}
 
 /// \brief A read-only view of a column-major matrix or of a block of one.
 template <typename Scalar>
@@ -69,6 +83,7 @@ void multiply_piece(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstV
 template <typename Scalar>
 void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Scalar>& rhs,
               std::common_type_t<Scalar> alpha, Transposed transposed = Transposed::None) {
+  use_one_blas_thread_per_call();
   const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
   const Index rows = lhs_t ? lhs.cols() : lhs.rows(), cols = rhs_t ? rhs.rows() : rhs.cols();
   const Index depth = lhs_t ? lhs.rows() : lhs.cols();
