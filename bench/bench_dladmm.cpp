@@ -409,7 +409,7 @@ void BM_OutputStep(benchmark::State& state, Index width, Index samples) {
     z = start;
     dladmm::OutputReport report;
     const double s = timed([&] {
-      m = (product.colwise() + layer.b) - problem.u() / pen.rho;
+      dladmm::detail::output_target(m, product, layer.b, problem.u(), pen.rho);
       report = problem.loss().update_output(z, problem.y(), m, pen.rho, pen.param, ws);
     });
     state.SetIterationTime(s);

@@ -5,7 +5,9 @@
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
 
+#include <limits>
 #include <random>
+#include <type_traits>
 
 #include <sstream>
 
@@ -96,6 +98,61 @@ TEMPLATE_TEST_CASE("the z_L solve is bit-identical on 1 and 2 threads", "[thread
     CHECK(one.second == two.second);
     CHECK(one.first == two.first);
   }
+  omp_set_num_threads(before);
+#endif
+}
+
+TEMPLATE_TEST_CASE("split products cover every entry, equal the plain product and ignore threads",
+                   "[threads]", float, double) {
+  using Scalar = TestType;
+  using dladmm::Index;
+  using dladmm::Matrix;
+  namespace detail = dladmm::detail;
+  for (Index extent : {Index(1), Index(31), Index(33), Index(97), Index(129), Index(1000)}) {
+    const Index pieces = detail::product_pieces(extent, detail::product_piece_rows);
+    CHECK(pieces >= 1);
+    if (pieces > 1) CHECK(extent / pieces >= detail::product_piece_min_extent);
+  }
+  // Output extents around the piece limits, in every transposition; depth 300 so that each
+  // product is large enough to be split.
+  const Index depth = 300;
+#ifdef _OPENMP
+  const int before = omp_get_max_threads();
+#endif
+  for (Index rows : {Index(33), Index(97), Index(700)})
+    for (Index cols : {Index(129), Index(2100)})
+      for (auto transposed :
+           {detail::Transposed::None, detail::Transposed::Lhs, detail::Transposed::Rhs}) {
+        INFO("rows " << rows << ", cols " << cols << ", transposed " << int(transposed));
+        const bool lhs_t = transposed == detail::Transposed::Lhs;
+        const bool rhs_t = transposed == detail::Transposed::Rhs;
+        const Matrix<Scalar> lhs =
+            lhs_t ? Matrix<Scalar>::Random(depth, rows) : Matrix<Scalar>::Random(rows, depth);
+        const Matrix<Scalar> rhs =
+            rhs_t ? Matrix<Scalar>::Random(cols, depth) : Matrix<Scalar>::Random(depth, cols);
+        const Matrix<double> expected =
+            (lhs_t ? Matrix<double>(lhs.transpose().template cast<double>())
+                   : Matrix<double>(lhs.template cast<double>())) *
+            (rhs_t ? Matrix<double>(rhs.transpose().template cast<double>())
+                   : Matrix<double>(rhs.template cast<double>()));
+        auto product = [&](int threads) {
+#ifdef _OPENMP
+          omp_set_num_threads(threads);
+#endif
+          Eigen::setNbThreads(threads);
+          Matrix<Scalar> dst =
+              Matrix<Scalar>::Constant(rows, cols, std::numeric_limits<Scalar>::quiet_NaN());
+          detail::multiply<Scalar>(dst, lhs, rhs, Scalar(2), transposed);
+          return dst;
+        };
+        const Matrix<Scalar> one = product(1), two = product(2);
+        Eigen::setNbThreads(0);
+        REQUIRE(one.allFinite());  // every entry written
+        const double tolerance = std::is_same<Scalar, float>::value ? 1e-3 : 1e-10;
+        CHECK((one.template cast<double>() - 2 * expected).cwiseAbs().maxCoeff() <= tolerance);
+        CHECK(one == two);
+      }
+#ifdef _OPENMP
   omp_set_num_threads(before);
 #endif
 }

@@ -45,14 +45,16 @@ inline constexpr Index product_piece_rows = 512;
 /// \brief Below this many multiply-adds Eigen runs a product on one thread by itself.
 inline constexpr double product_split_min_work = 1e5;
 /// \brief A split product has a multiple of this many pieces (balances 1, 2 or 4 threads), even
-/// when its output is small and its depth large (the W gradient R A^T is w x w with depth N).
+/// when its output is small and its depth large (the W gradient R A^T is w x w with depth N),
+/// unless that would make pieces narrower than product_piece_min_extent.
 inline constexpr Index product_piece_multiple = 4;
 /// \brief Pieces are never thinner than this (narrower ones would run Eigen's kernel poorly).
 inline constexpr Index product_piece_min_extent = 32;
 
 /// \brief The number of pieces a product whose split dimension has \p extent entries is cut
-/// into: at most \p per_piece wide, a multiple of product_piece_multiple, at least
-/// product_piece_min_extent wide. Depends on the shape alone.
+/// into: about \p per_piece wide at most, a multiple of product_piece_multiple, and no more than
+/// extent / product_piece_min_extent (so at least product_piece_min_extent wide, split evenly).
+/// Depends on the shape alone.
 inline Index product_pieces(Index extent, Index per_piece) {
   Index pieces = (extent + per_piece - 1) / per_piece;
   pieces = (pieces + product_piece_multiple - 1) / product_piece_multiple * product_piece_multiple;
@@ -95,15 +97,13 @@ void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Sc
   const Index extent = by_columns ? cols : rows;
   const Index pieces =
       product_pieces(extent, by_columns ? product_piece_columns : product_piece_rows);
-  const Index size = (extent + pieces - 1) / pieces;
 #ifdef _OPENMP
   const int threads = Eigen::nbThreads();
 #pragma omp parallel for schedule(static) num_threads(threads)
 #endif
   for (Index k = 0; k < pieces; ++k) {
-    const Index first = k * size;
-    if (first >= extent) continue;
-    const Index count = std::min(size, extent - first);
+    const Index first = k * extent / pieces;  // even split: widths differ by at most 1
+    const Index count = (k + 1) * extent / pieces - first;
     if (by_columns)  // columns of op(rhs): columns of rhs, or rows if transposed
       multiply_piece<Scalar>(dst.middleCols(first, count), lhs,
                              rhs_t ? ConstView<Scalar>(rhs.middleRows(first, count))
