@@ -4,9 +4,9 @@ cmake_minimum_required(VERSION 3.16)
 # in a fresh WORK_DIR and checks the exit code EXPECT_CODE. With EXPECT_STDERR (a regex), stderr
 # must be exactly one line matching it. With HISTORY (a file name in WORK_DIR), the file must
 # start with the header of DESIGN.md; with MIN_TEST_ACCURACY, its last row's test accuracy must
-# reach it. NO_OUTPUT names a file that must not exist afterwards (nor
-# may any *.ckpt or *.tmp file). Files for bad-input cases are
-# written first: bad.idx (wrong magic), ragged.csv, text.csv (non-numeric), good.csv.
+# reach it. NO_OUTPUT names a file that must not exist afterwards (nor may any *.ckpt or *.tmp
+# file). Files for bad-input cases are written first: bad.idx (wrong magic), ragged.csv,
+# text.csv (non-numeric), good.csv.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 file(WRITE ${WORK_DIR}/bad.idx "this is not an IDX file at all")

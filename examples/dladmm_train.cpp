@@ -487,16 +487,18 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
               << "\n";
     return 128 + g_stop_signal;
   }
-  if (poisoned) {
-    std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
-              << result.iterations << "; with --no-rollback the variables keep it"
-              << (o.checkpoint.empty() ? "" : ", so no checkpoint was saved") << "\n";
-    return 3;
-  }
   if (failed) {
+    // With the rollback, iteration() is the last finite one and the failed one comes next.
+    const int failed_iteration = poisoned ? result.iterations : result.iterations + 1;
     std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
-              << result.iterations + 1 << "; the state is that of iteration " << result.iterations
-              << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint) << "\n";
+              << failed_iteration;
+    if (poisoned)
+      std::cerr << "; with --no-rollback the variables keep it"
+                << (o.checkpoint.empty() ? "" : ", so no checkpoint was saved");
+    else
+      std::cerr << "; the state is that of iteration " << result.iterations
+                << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint);
+    std::cerr << "\n";
     return 3;
   }
   return 0;

@@ -12,7 +12,7 @@
 
 namespace dladmm::detail {
 
-/// \brief Buffers of the FISTA solve, allocated once (C x N each).
+/// \brief Buffers of the FISTA solve, allocated once: three C x N matrices and per-sample sums.
 template <typename Scalar>
 struct FistaWorkspace {
   Matrix<Scalar> zeta, zeta_old, grad;
