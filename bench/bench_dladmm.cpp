@@ -144,16 +144,28 @@ double timed(F&& f) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-/// Runs the benchmark loop timing f() by hand (manual time); returns the total seconds.
+/// Totals of a timed benchmark loop.
+struct LoopTotals {
+  double seconds = 0;     ///< Wall time of every timed call.
+  double backtracks = 0;  ///< Curvature raises reported by the calls (block steps).
+};
+
+/// Runs the benchmark loop timing f() by hand (manual time). If f returns a
+/// detail::BlockReport, its backtracks are added up too.
 template <typename F>
-double time_each(benchmark::State& state, F&& f) {
-  double seconds = 0;
+LoopTotals time_each(benchmark::State& state, F&& f) {
+  LoopTotals totals;
   for (auto _ : state) {
-    const double s = timed(f);
+    const double s = timed([&] {
+      if constexpr (std::is_same<decltype(f()), detail::BlockReport>::value)
+        totals.backtracks += f().backtracks;
+      else
+        f();
+    });
     state.SetIterationTime(s);
-    seconds += s;
+    totals.seconds += s;
   }
-  return seconds;
+  return totals;
 }
 
 #ifdef DLADMM_USE_OPENBLAS
@@ -264,6 +276,8 @@ struct Penalties {
   Scalar nu = param.nu_tied_to_rho ? param.rho : param.nu;
   detail::Backtracking<Scalar> theta{param.theta, param.backtrack_factor, param.max_backtracks};
   detail::Backtracking<Scalar> tau{param.tau, param.backtrack_factor, param.max_backtracks};
+  dladmm::OutputSolve<Scalar> solve{param.fista_step, param.fista_max_iterations,
+                                    param.fista_tolerance};
 };
 
 template <typename Scalar>
@@ -284,34 +298,29 @@ void BM_WeightStep(benchmark::State& state, SubproblemSolver kind, Index width, 
   const Penalties<Scalar> pen;
   const dladmm::Layer<Scalar>& layer = problem.network().layer(1);
   const Matrix<Scalar>& A = problem.input(1);
+  const Matrix<Scalar>& z = problem.state().layer(1).z;
   Matrix<Scalar> W = layer.W, grad(W.rows(), W.cols()), trial, product(W.rows(), samples);
   product.noalias() = W * A;
   Vector<Scalar> buffer(W.rows() * samples);
   Eigen::Map<Matrix<Scalar>> residual(buffer.data(), W.rows(), samples);
   const double reference = gemm_rate<Scalar>(width, width, samples);
+  const dladmm::LocalSamples local;
 
-  double seconds = 0, backtracks = 0;
-  for (auto _ : state) {
-    detail::BlockReport report;
-    const double s = timed([&] {
-      detail::coupling_residual(residual, product, layer.b, layer.z, no_dual<Scalar>(), pen.rho);
-      if (kind == SubproblemSolver::Exact)
-        report = detail::weight_step_exact(W, A, residual, product, grad, pen.nu,
-                                           dladmm::Regularization::None, Scalar(0));
-      else
-        report = detail::weight_step_quadratic(W, A, residual, product, grad, trial, pen.nu,
-                                               pen.theta, dladmm::Regularization::None, Scalar(0));
-    });
-    state.SetIterationTime(s);
-    seconds += s;
-    backtracks += report.backtracks;
-  }
+  const LoopTotals totals = time_each(state, [&] {
+    detail::constraint_residual(residual, z, product, layer.b, no_dual<Scalar>(), pen.rho);
+    if (kind == SubproblemSolver::Exact)
+      return detail::weight_step_exact(W, A, residual, product, grad, pen.nu,
+                                       dladmm::Regularization::None, Scalar(0), local);
+    return detail::weight_step_quadratic(W, A, residual, product, grad, trial, pen.nu, pen.theta,
+                                         dladmm::Regularization::None, Scalar(0), local);
+  });
   benchmark::DoNotOptimize(W.data());
   const double per_step =
       kind == SubproblemSolver::Exact
           ? flop::weight_exact(double(W.rows()), double(W.cols()), double(samples))
           : flop::weight_quadratic(double(W.rows()), double(W.cols()), double(samples));
-  set_counters(state, per_step * double(state.iterations()), seconds, backtracks, reference);
+  set_counters(state, per_step * double(state.iterations()), totals.seconds, totals.backtracks,
+               reference);
 }
 
 /// a_1 step (ALGORITHM.md §3.2), coupled to layer 2.
@@ -322,35 +331,32 @@ void BM_ActivationStep(benchmark::State& state, SubproblemSolver kind, Index wid
   const auto& net = problem.network();
   const dladmm::Layer<Scalar>& layer = net.layer(0);
   const dladmm::Layer<Scalar>& next = net.layer(1);
-  Matrix<Scalar> a = layer.a, product(next.units(), samples);
+  const dladmm::LayerState<Scalar>& vars = problem.state().layer(0);
+  const Matrix<Scalar>& next_z = problem.state().layer(1).z;
+  Matrix<Scalar> a = vars.a, product(next.units(), samples);
   product.noalias() = next.W * a;
   Vector<Scalar> residual_buffer(next.units() * samples), grad_buffer(layer.units() * samples);
   Eigen::Map<Matrix<Scalar>> residual(residual_buffer.data(), next.units(), samples);
   Eigen::Map<Matrix<Scalar>> grad(grad_buffer.data(), layer.units(), samples);
   const double reference = gemm_rate<Scalar>(width, width, samples);
+  const dladmm::DenseMap dense;
+  const dladmm::LocalSamples local;
 
-  double seconds = 0, backtracks = 0;
-  for (auto _ : state) {
-    detail::BlockReport report;
-    const double s = timed([&] {
-      detail::coupling_residual(residual, product, next.b, next.z, no_dual<Scalar>(), pen.rho);
-      if (kind == SubproblemSolver::Exact)
-        report = detail::activation_step_exact(a, next.W, residual, product, layer.z,
-                                               net.activation(), grad, pen.nu, pen.nu);
-      else
-        report = detail::activation_step_quadratic(a, next.W, residual, product, layer.z,
-                                                   net.activation(), grad, pen.nu, pen.nu, pen.tau);
-    });
-    state.SetIterationTime(s);
-    seconds += s;
-    backtracks += report.backtracks;
-  }
+  const LoopTotals totals = time_each(state, [&] {
+    detail::constraint_residual(residual, next_z, product, next.b, no_dual<Scalar>(), pen.rho);
+    if (kind == SubproblemSolver::Exact)
+      return detail::activation_step_exact(a, next.W, residual, product, vars.z, net.activation(),
+                                           grad, pen.nu, pen.nu);
+    return detail::activation_step_quadratic(a, next.W, residual, product, vars.z, net.activation(),
+                                             grad, pen.nu, pen.nu, pen.tau, dense, residual, local);
+  });
   benchmark::DoNotOptimize(a.data());
   const double n_next = double(next.units()), n = double(layer.units()), N = double(samples);
   const double per_step = kind == SubproblemSolver::Exact
                               ? flop::activation_exact(n_next, n, N)
                               : flop::activation_quadratic(n_next, n, N);
-  set_counters(state, per_step * double(state.iterations()), seconds, backtracks, reference);
+  set_counters(state, per_step * double(state.iterations()), totals.seconds, totals.backtracks,
+               reference);
 }
 
 /// Hidden z_2 step (ALGORITHM.md §3.3), elementwise.
@@ -359,12 +365,14 @@ void BM_HiddenZStep(benchmark::State& state, Index width, Index samples) {
   const Problem<Scalar>& problem = prepared<Scalar>(width, samples);
   const auto& net = problem.network();
   const dladmm::Layer<Scalar>& layer = net.layer(1);
-  Matrix<Scalar> z = layer.z, product(layer.units(), samples);
+  const dladmm::LayerState<Scalar>& vars = problem.state().layer(1);
+  Matrix<Scalar> z = vars.z, product(layer.units(), samples);
   product.noalias() = layer.W * problem.input(1);
   const double reference = gemm_rate<Scalar>(width, width, samples);
 
-  const double seconds = time_each(
-      state, [&] { detail::hidden_z_step(z, product, layer.b, layer.a, net.activation()); });
+  const double seconds = time_each(state, [&] {
+                           detail::hidden_z_step(z, product, layer.b, vars.a, net.activation());
+                         }).seconds;
   benchmark::DoNotOptimize(z.data());
   const double per_step = flop::kHiddenZPerEntry * double(z.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
@@ -376,15 +384,18 @@ void BM_BiasStep(benchmark::State& state, Index width, Index samples) {
   const Problem<Scalar>& problem = prepared<Scalar>(width, samples);
   const Penalties<Scalar> pen;
   const dladmm::Layer<Scalar>& layer = problem.network().layer(1);
+  const Matrix<Scalar>& z = problem.state().layer(1).z;
   Vector<Scalar> b = layer.b;
   Matrix<Scalar> product(layer.units(), samples);
   product.noalias() = layer.W * problem.input(1);
   const double reference = gemm_rate<Scalar>(width, width, samples);
+  const dladmm::LocalSamples local;
 
-  const double seconds =
-      time_each(state, [&] { detail::bias_step(b, layer.z, product, no_dual<Scalar>(), pen.rho); });
+  const double seconds = time_each(state, [&] {
+                           detail::bias_step(b, z, product, no_dual<Scalar>(), pen.rho, local);
+                         }).seconds;
   benchmark::DoNotOptimize(b.data());
-  const double per_step = flop::kBiasPerEntry * double(layer.z.size());
+  const double per_step = flop::kBiasPerEntry * double(z.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
 }
 
@@ -410,7 +421,7 @@ void BM_OutputStep(benchmark::State& state, Index width, Index samples) {
     dladmm::OutputReport report;
     const double s = timed([&] {
       dladmm::detail::output_target(m, product, layer.b, problem.u(), pen.rho);
-      report = problem.loss().update_output(z, problem.y(), m, pen.rho, pen.param, ws);
+      report = problem.loss().update_output(z, problem.y(), m, pen.rho, pen.solve, ws);
     });
     state.SetIterationTime(s);
     seconds += s;
@@ -435,8 +446,9 @@ void BM_DualStep(benchmark::State& state, Index width, Index samples) {
   product.noalias() = layer.W * problem.input(2);
   const double reference = gemm_rate<Scalar>(width, width, samples);
 
+  const Matrix<Scalar>& z = problem.state().layer(2).z;
   const double seconds =
-      time_each(state, [&] { detail::dual_step(u, layer.z, product, layer.b, pen.rho); });
+      time_each(state, [&] { detail::dual_step(u, z, product, layer.b, pen.rho); }).seconds;
   benchmark::DoNotOptimize(u.data());
   const double per_step = flop::kDualPerEntry * double(u.size());
   set_counters(state, per_step * double(state.iterations()), seconds, 0, reference);
@@ -492,7 +504,7 @@ void BM_Gemm(benchmark::State& state, Index width, Index samples) {
   Matrix<Scalar> A = Matrix<Scalar>::Random(width, width);
   Matrix<Scalar> B = Matrix<Scalar>::Random(width, samples), C(width, samples);
   const double reference = gemm_rate<Scalar>(width, width, samples);
-  const double seconds = time_each(state, [&] { plain_product(C, A, B); });
+  const double seconds = time_each(state, [&] { plain_product(C, A, B); }).seconds;
   benchmark::DoNotOptimize(C.data());
   const double per_product = flop::gemm(double(width), double(width), double(samples));
   set_counters(state, per_product * double(state.iterations()), seconds, 0, reference);

@@ -369,7 +369,7 @@ struct RunOutputs {
       if (o->checkpoint_every > 0 && solver.status() == dladmm::Status::Running &&
           info.iteration % o->checkpoint_every == 0) {
         const dladmm::History kept = history_until(*history, solver);
-        dladmm::save_checkpoint(o->checkpoint, solver, &kept);
+        dladmm::save_checkpoint(o->checkpoint, solver, &kept.rows);
       }
     } catch (const std::exception& e) {
       if (!warned) std::cerr << "dladmm_train: warning: " << e.what() << " (the run goes on)\n";
@@ -423,7 +423,7 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
   dladmm::History history;
   if (!o.resume.empty()) {
     try {
-      dladmm::load_checkpoint(o.resume, problem, solver, &history);
+      dladmm::load_checkpoint(o.resume, problem, solver, &history.rows);
     } catch (const dladmm::CheckpointError& e) {
       throw InputError(e.what());
     }
@@ -477,7 +477,7 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
   const bool poisoned = failed && !param.keep_last_finite;  // the variables hold the NaN
   if (!o.checkpoint.empty() && !poisoned) {
     const dladmm::History kept = history_until(history, solver);
-    dladmm::save_checkpoint(o.checkpoint, solver, &kept);
+    dladmm::save_checkpoint(o.checkpoint, solver, &kept.rows);
   }
   if (g_stop_signal != 0) {
     std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   dladmm::History history;
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   try {
-    dladmm::load_checkpoint(in, "fuzz.ckpt", problem, solver, &history);
+    dladmm::load_checkpoint(in, "fuzz.ckpt", problem, solver, &history.rows);
     if (solver.param().fista_max_iterations <= 1000) {  // else one step may take minutes
       solver.set_max_iterations(solver.iteration() + 1);
       solver.run();  // a loaded state must be usable

@@ -18,6 +18,6 @@ int main(int argc, char** argv) {
   dladmm::Solver<FuzzProblem> solver(param);
   dladmm::History history;
   solver.minimize(problem, history);
-  dladmm::save_checkpoint(argv[1], solver, &history);
+  dladmm::save_checkpoint(argv[1], solver, &history.rows);
   return 0;
 }

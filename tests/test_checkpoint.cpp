@@ -42,11 +42,10 @@ template <typename Scalar>
 void require_same_state(const dladmm::Problem<Scalar>& a, const dladmm::Problem<Scalar>& b) {
   for (Index l = 0; l < a.network().num_layers(); ++l) {
     INFO("layer " << l + 1);
-    const auto &x = a.network().layer(l), &y = b.network().layer(l);
-    REQUIRE(x.W == y.W);
-    REQUIRE(x.b == y.b);
-    REQUIRE(x.z == y.z);
-    REQUIRE(x.a == y.a);
+    REQUIRE(a.network().layer(l).W == b.network().layer(l).W);
+    REQUIRE(a.network().layer(l).b == b.network().layer(l).b);
+    REQUIRE(a.state().layer(l).z == b.state().layer(l).z);
+    REQUIRE(a.state().layer(l).a == b.state().layer(l).a);
   }
   REQUIRE(a.u() == b.u());
 }
@@ -119,13 +118,13 @@ TEMPLATE_TEST_CASE("K iterations, save, load, M more equal K + M in one go", "[c
       dladmm::Solver<ProblemT> solver(param);
       dladmm::History history;
       solver.minimize(first, history);
-      dladmm::save_checkpoint(path, solver, &history);
+      dladmm::save_checkpoint(path, solver, &history.rows);
     }
     auto resumed = make_problem<Scalar>();
     dladmm::Solver<ProblemT> solver;  // default Param: the checkpoint's replace them
     solver.set_max_iterations(k + m);
     dladmm::History history;
-    dladmm::load_checkpoint(path, resumed, solver, &history);
+    dladmm::load_checkpoint(path, resumed, solver, &history.rows);
     CHECK(solver.iteration() == k);
     CHECK(dladmm::first_param_difference(solver.param(), whole_solver.param()) == "");
     const auto result = solver.run(history);
@@ -221,14 +220,14 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]")
   param.keep_last_finite = false;
   dladmm::Solver<dladmm::Problem<float>> solver(param);
   solver.minimize(problem);
-  problem.network().layer(0).z(1, 1) = std::numeric_limits<float>::quiet_NaN();
+  problem.state().layer(0).z(1, 1) = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH(dladmm::save_checkpoint(path, solver), Catch::Contains("NaN"));
   CHECK(read_bytes(path) == before);
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
 
   // An unwritable place is reported with the file's name.
   const std::string nowhere = dir.file("missing/dir/run.ckpt");
-  problem.network().layer(0).z(1, 1) = 0;
+  problem.state().layer(0).z(1, 1) = 0;
   CHECK_THROWS_WITH(dladmm::save_checkpoint(nowhere, solver), Catch::Contains(nowhere));
   CHECK_FALSE(std::filesystem::exists(nowhere));
 
@@ -279,7 +278,7 @@ TEMPLATE_TEST_CASE("a numerical failure rolls back to the last finite iteration"
   dladmm::Solver<ProblemT> unguarded(param);
   CHECK(unguarded.minimize(poisoned).status == dladmm::Status::NumericalIssue);
   bool finite = poisoned.u().allFinite();
-  for (const auto& layer : poisoned.network().layers()) finite = finite && layer.z.allFinite();
+  for (const auto& layer : poisoned.state().layers) finite = finite && layer.z.allFinite();
   CHECK_FALSE(finite);
   CHECK_THROWS_AS(dladmm::save_checkpoint(dir.file("bad.ckpt"), unguarded),
                   dladmm::CheckpointError);
@@ -294,11 +293,8 @@ TEMPLATE_TEST_CASE("poisoned data leave every variable finite", "[checkpoint]", 
   const auto result = solver.minimize(problem);
   CHECK(result.status == dladmm::Status::NumericalIssue);
   CHECK(result.iterations == 0);
-  for (const auto& layer : problem.network().layers()) {
-    CHECK(layer.W.allFinite());
-    CHECK(layer.z.allFinite());
-    CHECK(layer.a.allFinite());
-  }
+  for (const auto& layer : problem.network().layers()) CHECK(layer.W.allFinite());
+  CHECK(problem.state().all_finite());
   CHECK(problem.u().allFinite());
 }
 
@@ -327,4 +323,52 @@ TEMPLATE_TEST_CASE("hitting a backtracking or FISTA cap shows in the figures and
   std::ostringstream csv;
   history.write_csv(csv);
   CHECK(csv.str().find("backtrack_cap_hits") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint written by format version 1 still loads and resumes", "[checkpoint]") {
+  // tests/data/checkpoint_v1_float.ckpt: `dladmm_train --data synthetic --train-limit 200
+  // --hidden 6 --iterations 3 --checkpoint FILE` as built before the model and the training
+  // state were separated (format version 1, unchanged since).
+  const std::string path = std::string(DLADMM_TEST_DATA_DIR) + "/checkpoint_v1_float.ckpt";
+  auto problem_of = [] {  // dladmm_train's synthetic set: 200 training and 500 test samples
+    const auto all = dladmm::make_synthetic<float>(20, 5, 700, 13);
+    const auto sets = all.split(500.0 / 700.0, 13);
+    return dladmm::Problem<float>(sets.first.x, sets.first.one_hot(), {6});
+  };
+  auto loaded = problem_of();
+  dladmm::Solver<dladmm::Problem<float>> solver;
+  solver.set_max_iterations(5);
+  dladmm::History history;
+  dladmm::load_checkpoint(path, loaded, solver, &history.rows);
+  CHECK(solver.iteration() == 3);
+  REQUIRE(history.rows.size() == 3);
+  CHECK(history.rows.back().iteration == 3);
+
+  // The same run recomputed here: the loaded state is that of iteration 3 (within rounding, as
+  // the file may come from another build).
+  auto recomputed = problem_of();
+  dladmm::Param<float> param = solver.param();
+  param.max_iterations = 3;
+  dladmm::Solver<dladmm::Problem<float>> fresh(param);
+  fresh.minimize(recomputed);
+  auto close = [](const auto& a, const auto& b) {
+    return (a - b).norm() <= 1e-4f * (1 + b.norm());
+  };
+  for (Index l = 0; l < loaded.network().num_layers(); ++l) {
+    INFO("layer " << l + 1);
+    CHECK(close(loaded.network().layer(l).W, recomputed.network().layer(l).W));
+    CHECK(close(loaded.network().layer(l).b, recomputed.network().layer(l).b));
+    CHECK(close(loaded.state().layer(l).z, recomputed.state().layer(l).z));
+    CHECK(close(loaded.state().layer(l).a, recomputed.state().layer(l).a));
+    CHECK(close(solver.product(l), fresh.product(l)));
+  }
+  CHECK(close(loaded.u(), recomputed.u()));
+  CHECK(history.rows.back().objective == Approx(fresh.info().objective).epsilon(1e-4));
+
+  // And it runs on.
+  const auto result = solver.run(history);
+  CHECK(result.iterations == 5);
+  CHECK(result.iterations_this_call == 2);
+  CHECK(history.rows.size() == 5);
+  CHECK(std::isfinite(history.rows.back().objective));
 }

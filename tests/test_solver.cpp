@@ -85,7 +85,7 @@ TEMPLATE_TEST_CASE("after each dual update u = Y - softmax(z_L)", "[solver]", fl
   const double tol = std::is_same<Scalar, float>::value ? 1e-4 : 1e-9;
   for (int k = 0; k < 5; ++k) {
     solver.step();
-    const auto& z = problem.network().layers().back().z;
+    const auto& z = problem.state().layers.back().z;
     Matrix<Scalar> grad;
     problem.loss().template gradient<Scalar>(z, problem.y(), grad);
     CHECK((problem.u() + grad).cwiseAbs().maxCoeff() <= tol);
@@ -145,7 +145,7 @@ TEMPLATE_TEST_CASE("the same seed gives bit-identical runs", "[solver]", float, 
   CHECK(first_csv != other_csv);
   for (Index l = 0; l < first.network().num_layers(); ++l) {
     CHECK(first.network().layer(l).W == second.network().layer(l).W);
-    CHECK(first.network().layer(l).z == second.network().layer(l).z);
+    CHECK(first.state().layer(l).z == second.state().layer(l).z);
     CHECK(first.network().layer(l).W != other.network().layer(l).W);
   }
   CHECK(first.u() == second.u());

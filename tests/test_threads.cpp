@@ -57,8 +57,8 @@ TEMPLATE_TEST_CASE("1 and 2 threads give bit-identical runs", "[threads]", float
     INFO("layer " << l + 1);
     CHECK(one.network().layer(l).W == two.network().layer(l).W);
     CHECK(one.network().layer(l).b == two.network().layer(l).b);
-    CHECK(one.network().layer(l).z == two.network().layer(l).z);
-    CHECK(one.network().layer(l).a == two.network().layer(l).a);
+    CHECK(one.state().layer(l).z == two.state().layer(l).z);
+    CHECK(one.state().layer(l).a == two.state().layer(l).a);
   }
   CHECK(one.u() == two.u());
 #endif
@@ -80,10 +80,10 @@ TEMPLATE_TEST_CASE("the z_L solve is bit-identical on 1 and 2 threads", "[thread
   for (Index j = 0; j < N; ++j) y(Index(rng() % C), j) = 1;
   for (Index k = 0; k < m.size(); ++k) m.data()[k] = Scalar(normal(rng));
   // Every step (the iterates), then the reference tolerance (the sums decide where it stops).
-  dladmm::Param<Scalar> every_step, reference;
-  every_step.fista_tolerance = 0;
-  every_step.fista_max_iterations = 60;
-  auto solve = [&](int threads, const dladmm::Param<Scalar>& param) {
+  dladmm::OutputSolve<Scalar> every_step, reference;
+  every_step.tolerance = 0;
+  every_step.max_iterations = 60;
+  auto solve = [&](int threads, const dladmm::OutputSolve<Scalar>& param) {
     omp_set_num_threads(threads);
     dladmm::Matrix<Scalar> z = 2 * y.array() - 1;
     dladmm::SoftmaxCrossEntropy::Workspace<Scalar> ws;

@@ -77,7 +77,7 @@ TEMPLATE_TEST_CASE("bias step is the exact minimiser of its block", "[updates]",
   const Scalar rho = Scalar(0.5);
   for (const Matrix<Scalar>* dual : {static_cast<const Matrix<Scalar>*>(nullptr), &u}) {
     Vector<Scalar> b(n);
-    detail::bias_step(b, z, product, dual, rho);
+    detail::bias_step(b, z, product, dual, rho, dladmm::LocalSamples());
     // The block objective (beta/2)||T - b 1^T||^2 with T = z - W a (+ u / rho).
     auto objective = [&](const Vector<Scalar>& bias) {
       Matrix<Scalar> T = z - product;
@@ -110,7 +110,7 @@ TEMPLATE_TEST_CASE("squared-error output update is the exact minimiser", "[updat
   const Scalar rho = Scalar(0.7);
   dladmm::SquaredError loss;
   dladmm::SquaredError::Workspace<Scalar> ws;
-  loss.update_output(z, y, m, rho, dladmm::Param<Scalar>(), ws);
+  loss.update_output(z, y, m, rho, dladmm::OutputSolve<Scalar>(), ws);
   Matrix<Scalar> descent = Matrix<Scalar>::Zero(3, 20);
   for (int it = 0; it < 3000; ++it) descent -= Scalar(0.1) * ((descent - y) + rho * (descent - m));
   CHECK((z - descent).norm() <= Scalar(slack<Scalar>(z.norm()) * 10));
@@ -135,7 +135,7 @@ TEMPLATE_TEST_CASE("FISTA output update approaches the long-run solution", "[upd
     loss.gradient<Scalar>(best, y, grad);
     best -= (grad + rho * (best - m)) / (rho + Scalar(0.5));
   }
-  dladmm::Param<Scalar> param;  // the reference constants: step 4, 500 steps, tolerance 1e-3
+  dladmm::OutputSolve<Scalar> param;  // the reference constants: step 4, 500 steps, tol. 1e-3
   Matrix<Scalar> z = 2 * y.array() - 1;
   dladmm::SoftmaxCrossEntropy::Workspace<Scalar> ws;
   ws.resize(C, N);
@@ -144,9 +144,9 @@ TEMPLATE_TEST_CASE("FISTA output update approaches the long-run solution", "[upd
   CHECK(report.iterations > 0);
   CHECK(objective(z) - objective(best) <= 1e-2);
   // With a tight tolerance and the safe step it converges to the solution itself.
-  param.fista_step = Scalar(2);
-  param.fista_tolerance = Scalar(std::is_same<Scalar, float>::value ? 1e-5 : 1e-12);
-  param.fista_max_iterations = 5000;
+  param.step = Scalar(2);
+  param.tolerance = Scalar(std::is_same<Scalar, float>::value ? 1e-5 : 1e-12);
+  param.max_iterations = 5000;
   z = 2 * y.array() - 1;
   loss.update_output(z, y, m, rho, param, ws);
   CHECK((z - best).norm() <= Scalar(std::is_same<Scalar, float>::value ? 1e-2 : 1e-5));
@@ -183,9 +183,9 @@ TEMPLATE_TEST_CASE("FISTA reports hitting its iteration cap", "[updates]", float
   Matrix<Scalar> y = Matrix<Scalar>::Zero(3, 10);
   for (Index j = 0; j < 10; ++j) y(j % 3, j) = 1;
   Matrix<Scalar> m = Matrix<Scalar>::Constant(3, 10, 5), z = Matrix<Scalar>::Zero(3, 10);
-  dladmm::Param<Scalar> param;
-  param.fista_max_iterations = 2;
-  param.fista_tolerance = 0;
+  dladmm::OutputSolve<Scalar> param;
+  param.max_iterations = 2;
+  param.tolerance = 0;
   dladmm::SoftmaxCrossEntropy::Workspace<Scalar> ws;
   ws.resize(3, 10);
   const auto report = dladmm::SoftmaxCrossEntropy().update_output(z, y, m, Scalar(1), param, ws);
@@ -215,13 +215,25 @@ WeightBlock<Scalar> make_weight_block(std::mt19937_64& rng, Scalar beta) {
   return block;
 }
 
+// The quadratic a step with the dense layer map and every sample local.
+template <typename Scalar, typename Activation>
+detail::BlockReport activation_step(Matrix<Scalar>& a, const Matrix<Scalar>& W,
+                                    Matrix<Scalar>& residual, Matrix<Scalar>& product,
+                                    const Matrix<Scalar>& z, const Activation& f,
+                                    Matrix<Scalar>& grad, Scalar beta, Scalar nu,
+                                    const detail::Backtracking<Scalar>& bt) {
+  dladmm::DenseMap dense;
+  return detail::activation_step_quadratic(a, W, residual, product, z, f, grad, beta, nu, bt, dense,
+                                           residual, dladmm::LocalSamples());
+}
+
 template <typename Scalar>
 detail::BlockReport run_weight_step(WeightBlock<Scalar>& block, Matrix<Scalar>& W,
                                     Matrix<Scalar>& product, detail::Backtracking<Scalar> bt,
                                     dladmm::Regularization kind, Scalar lambda) {
-  Matrix<Scalar> residual = product - block.T, grad(W.rows(), W.cols()), trial(W.rows(), W.cols());
+  Matrix<Scalar> residual = block.T - product, grad(W.rows(), W.cols()), trial(W.rows(), W.cols());
   return detail::weight_step_quadratic(W, block.A, residual, product, grad, trial, block.beta, bt,
-                                       kind, lambda);
+                                       kind, lambda, dladmm::LocalSamples());
 }
 
 }  // namespace
@@ -298,10 +310,9 @@ TEMPLATE_TEST_CASE("a step satisfies the backtracking condition and descends", "
              0.5 * double(nu) * double((a - fz).squaredNorm());
     };
     const Matrix<Scalar> G = beta * W.transpose() * (W * a0 - T) + nu * (a0 - fz);
-    Matrix<Scalar> a = a0, product = W * a0, residual = product - T, grad(7, 40);
+    Matrix<Scalar> a = a0, product = W * a0, residual = T - product, grad(7, 40);
     const detail::Backtracking<Scalar> bt{Scalar(1e-2), Scalar(2), 60};
-    const auto report =
-        detail::activation_step_quadratic(a, W, residual, product, z, f, grad, beta, nu, bt);
+    const auto report = activation_step(a, W, residual, product, z, f, grad, beta, nu, bt);
     REQUIRE_FALSE(report.hit_cap);
     const double c = double(bt.initial) * std::pow(2.0, report.backtracks);
     CHECK(g(a) <= g(a0) - double(G.squaredNorm()) / (2 * c) + slack<Scalar>(g(a0)));
@@ -319,10 +330,10 @@ TEMPLATE_TEST_CASE("a backtracking cap keeps the block and is reported", "[updat
                        T = random_matrix<Scalar>(5, 40, rng);
   const Matrix<Scalar> z = random_matrix<Scalar>(7, 40, rng),
                        a0 = random_matrix<Scalar>(7, 40, rng);
-  Matrix<Scalar> a = a0, product = W * a0, residual = product - T, grad(7, 40);
+  Matrix<Scalar> a = a0, product = W * a0, residual = T - product, grad(7, 40);
   const detail::Backtracking<Scalar> bt{Scalar(1e-6), Scalar(2), 2};
-  const auto report = detail::activation_step_quadratic(a, W, residual, product, z, f, grad,
-                                                        Scalar(1), Scalar(1), bt);
+  const auto report =
+      activation_step(a, W, residual, product, z, f, grad, Scalar(1), Scalar(1), bt);
   CHECK(report.hit_cap);
   CHECK(report.backtracks == 2);
   CHECK(a == a0);
@@ -336,9 +347,9 @@ TEMPLATE_TEST_CASE("exact W and a updates equal the normal-equation solutions", 
   const double tol = std::is_same<Scalar, float>::value ? 2e-3 : 1e-8;
   {
     auto block = make_weight_block<Scalar>(rng, Scalar(0.3));
-    Matrix<Scalar> W = block.W, product = W * block.A, residual = product - block.T, grad(6, 8);
+    Matrix<Scalar> W = block.W, product = W * block.A, residual = block.T - product, grad(6, 8);
     detail::weight_step_exact(W, block.A, residual, product, grad, block.beta,
-                              dladmm::Regularization::None, Scalar(0));
+                              dladmm::Regularization::None, Scalar(0), dladmm::LocalSamples());
     // Least squares min ||A^T W^T - T^T|| by QR, independent of the solver's normal equations.
     const Matrix<Scalar> expected =
         block.A.transpose().colPivHouseholderQr().solve(block.T.transpose()).transpose();
@@ -351,7 +362,7 @@ TEMPLATE_TEST_CASE("exact W and a updates equal the normal-equation solutions", 
     const Matrix<Scalar> W = random_matrix<Scalar>(5, 7, rng),
                          T = random_matrix<Scalar>(5, 40, rng);
     const Matrix<Scalar> z = random_matrix<Scalar>(7, 40, rng);
-    Matrix<Scalar> a = random_matrix<Scalar>(7, 40, rng), product = W * a, residual = product - T;
+    Matrix<Scalar> a = random_matrix<Scalar>(7, 40, rng), product = W * a, residual = T - product;
     Matrix<Scalar> grad(7, 40);
     detail::activation_step_exact(a, W, residual, product, z, f, grad, beta, nu);
     const Matrix<Scalar> M = beta * W.transpose() * W + nu * Matrix<Scalar>::Identity(7, 7);

@@ -17,7 +17,7 @@ int main() {
     dladmm::Solver<ProblemT> solver(param);
     dladmm::History history;
     solver.minimize(problem, history);
-    dladmm::save_checkpoint("run.ckpt", solver, &history);
+    dladmm::save_checkpoint("run.ckpt", solver, &history.rows);
   }
 
   // A later process: the same data and shape; the saved parameters come with the checkpoint.
@@ -25,7 +25,7 @@ int main() {
   dladmm::Solver<ProblemT> solver;
   dladmm::History history;
   try {
-    dladmm::load_checkpoint("run.ckpt", problem, solver, &history);
+    dladmm::load_checkpoint("run.ckpt", problem, solver, &history.rows);
   } catch (const dladmm::CheckpointError& e) {  // damaged file, other data, other shape, ...
     std::cerr << e.what() << "\n";
     return 1;

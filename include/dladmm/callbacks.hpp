@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "config.hpp"
-#include "solver.hpp"
+#include "iteration_info.hpp"
+#include "network.hpp"
 #include "status.hpp"
 
 namespace dladmm {
@@ -31,7 +32,7 @@ template <typename Scalar>
 class Evaluate {
  public:
   /// \param x held-out inputs n_0 x M and \param y targets n_L x M; both are referenced, not
-  /// copied, and must outlive the run.
+  /// copied, and must outlive the run (temporaries are refused at compile time).
   /// \param every evaluate every this many iterations (>= 1).
   /// \throws std::invalid_argument if every < 1 or x and y disagree in samples.
   Evaluate(const Matrix<Scalar>& x, const Matrix<Scalar>& y, int every = 1)
@@ -41,6 +42,12 @@ class Evaluate {
       throw std::invalid_argument("Evaluate: " + std::to_string(x.cols()) + " samples but " +
                                   std::to_string(y.cols()) + " target columns");
   }
+  /// \brief Refused: the inputs would dangle (keep them in named variables).
+  Evaluate(Matrix<Scalar>&&, const Matrix<Scalar>&, int = 1) = delete;
+  /// \brief Refused: the targets would dangle (keep them in named variables).
+  Evaluate(const Matrix<Scalar>&, Matrix<Scalar>&&, int = 1) = delete;
+  /// \brief Refused: inputs and targets would dangle (keep them in named variables).
+  Evaluate(Matrix<Scalar>&&, Matrix<Scalar>&&, int = 1) = delete;
 
   /// \brief Fills info.test_loss and info.test_accuracy every `every` iterations and at the
   /// last iteration.
@@ -96,11 +103,14 @@ class PrintProgress {
     m_out << line << std::flush;
   }
 
-  /// \brief Prints the summary: status, iterations, time, final accuracies and any cap hits.
+  /// \brief Prints the summary: status, iterations (in all, and in this call if fewer), this
+  /// call's time, final accuracies and any cap hits.
   template <typename SolverT>
   void end(const SolverT&, const Result& result) {
-    m_out << "status " << to_string(result.status) << ", " << result.iterations << " iterations, "
-          << std::fixed << std::setprecision(2) << result.seconds
+    m_out << "status " << to_string(result.status) << ", " << result.iterations << " iterations";
+    if (result.iterations_this_call != result.iterations)
+      m_out << " (" << result.iterations_this_call << " in this run)";
+    m_out << ", " << std::fixed << std::setprecision(2) << result.seconds
           << " s of updates, train accuracy " << format_figure(result.last.train_accuracy)
           << ", test accuracy " << format_figure(result.last.test_accuracy);
     if (result.backtrack_cap_hits > 0 || result.fista_cap_hits > 0)

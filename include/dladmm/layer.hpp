@@ -1,20 +1,18 @@
 /// \file layer.hpp
-/// \brief Layer<Scalar>: one layer's weights and its ADMM variables.
+/// \brief Layer<Scalar>: one layer's parameters, the weights and the bias.
 #pragma once
 
 #include "config.hpp"
 
 namespace dladmm {
 
-/// \brief One fully connected layer l: weights W_l (n_l x n_{l-1}), bias b_l (n_l), and the
-/// ADMM variables over the training set, z_l (pre-activation, n_l x N) and a_l (activation,
-/// n_l x N; empty for the output layer).
+/// \brief The parameters of layer l: weights W_l (n_l x n_{l-1}) and bias b_l (n_l). They are
+/// the model: what prediction needs and what every process of a data-parallel run holds alike.
+/// The per-sample ADMM variables of the layer are in TrainingState.
 template <typename Scalar>
 struct Layer {
   Matrix<Scalar> W;  ///< Weights, n_l x n_{l-1}.
   Vector<Scalar> b;  ///< Bias, n_l.
-  Matrix<Scalar> z;  ///< Pre-activation variable, n_l x N.
-  Matrix<Scalar> a;  ///< Activation variable, n_l x N (empty for the last layer).
 
   /// \brief Number of units n_l.
   Index units() const { return W.rows(); }

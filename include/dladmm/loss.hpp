@@ -7,12 +7,22 @@
 #include "detail/fista.hpp"
 #include "detail/reduce.hpp"
 #include "detail/softmax.hpp"
-#include "param.hpp"
+#include "reduction.hpp"
 
 namespace dladmm {
 
 /// \brief What an output (z_L) update did: FISTA steps taken and whether the cap was hit.
 using OutputReport = detail::InnerReport;
+
+/// \brief The constants of an iterative output update (FISTA for the cross-entropy loss,
+/// ALGORITHM.md §3.6); the solver fills them from Param::fista_step, fista_max_iterations and
+/// fista_tolerance. Closed-form updates ignore them.
+template <typename Scalar>
+struct OutputSolve {
+  Scalar step = Scalar(4);          ///< FISTA step eta.
+  int max_iterations = 500;         ///< Most FISTA steps per solve.
+  Scalar tolerance = Scalar(1e-3);  ///< Stop when the summed objective changes by less.
+};
 
 /// \brief Softmax cross-entropy R = -sum_j sum_c Y_cj log softmax(z_j)_c. Its gradient is
 /// (1/2)-Lipschitz, so dlADMM's convergence theory needs rho > 1 (ALGORITHM.md §5.5).
@@ -42,12 +52,14 @@ struct SoftmaxCrossEntropy {
   }
 
   /// \brief Minimises R(z; y) + (rho/2) ||z - m||^2 by FISTA warm-started at \p z (in place),
-  /// with the step, iteration cap and tolerance of \p param.
-  template <typename Scalar>
+  /// with the step, iteration cap and tolerance of \p solve; \p samples completes FISTA's
+  /// stopping sums when the samples are split.
+  template <typename Scalar, typename Reduction = LocalSamples>
   OutputReport update_output(Matrix<Scalar>& z, const Matrix<Scalar>& y, const Matrix<Scalar>& m,
-                             Scalar rho, const Param<Scalar>& param, Workspace<Scalar>& ws) const {
-    return detail::fista_cross_entropy<Scalar>(
-        z, y, m, rho, param.fista_step, param.fista_max_iterations, param.fista_tolerance, ws);
+                             Scalar rho, const OutputSolve<Scalar>& solve, Workspace<Scalar>& ws,
+                             const Reduction& samples = Reduction()) const {
+    return detail::fista_cross_entropy<Scalar>(z, y, m, rho, solve.step, solve.max_iterations,
+                                               solve.tolerance, ws, samples);
   }
 };
 
@@ -81,9 +93,10 @@ struct SquaredError {
 
   /// \brief The exact minimiser of (1/2)||z - y||^2 + (rho/2)||z - m||^2: z = (y + rho m)/(1 +
   /// rho).
-  template <typename Scalar>
+  template <typename Scalar, typename Reduction = LocalSamples>
   OutputReport update_output(Matrix<Scalar>& z, const Matrix<Scalar>& y, const Matrix<Scalar>& m,
-                             Scalar rho, const Param<Scalar>&, Workspace<Scalar>&) const {
+                             Scalar rho, const OutputSolve<Scalar>&, Workspace<Scalar>&,
+                             const Reduction& = Reduction()) const {
     z = (y + rho * m) / (Scalar(1) + rho);
     return {};
   }

@@ -1,6 +1,6 @@
 /// \file network.hpp
-/// \brief Network<Scalar, Activation>: layer sizes, weights and ADMM variables, and the plain
-/// forward pass used for prediction and metrics.
+/// \brief Network<Scalar, Activation>: the model (layer sizes, weights, biases and activation)
+/// and its forward pass, used for prediction and metrics.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +13,8 @@
 #include "config.hpp"
 #include "detail/product.hpp"
 #include "layer.hpp"
+#include "layer_map.hpp"
+#include "reduction.hpp"
 
 namespace dladmm {
 
@@ -26,10 +28,13 @@ struct Metrics {
 template <typename Scalar>
 struct ForwardWorkspace {
   std::vector<Matrix<Scalar>> outputs;  ///< One buffer per layer, units x (up to) chunk.
+  Matrix<Scalar> propagated;            ///< A layer's product before a layer map applies.
 };
 
-/// \brief A multilayer perceptron: sizes n_0 (inputs), n_1..n_{L-1} (hidden), n_L (outputs),
-/// the layers' weights and ADMM variables, and the hidden activation.
+/// \brief The trained model: sizes n_0 (inputs), n_1..n_{L-1} (hidden), n_L (outputs), the
+/// layers' weights and biases, and the hidden activation. It holds no per-sample state (the
+/// ADMM variables are in TrainingState), so it is small enough to save for prediction
+/// (model_file.hpp) and is the same on every process of a data-parallel run.
 /// \tparam Scalar float or double.
 /// \tparam Activation Relu or LeakyRelu.
 template <typename Scalar, typename Activation = Relu>
@@ -88,22 +93,30 @@ class Network {
   const Activation& activation() const { return m_activation; }
 
   /// \brief The output z_L = W_L f(... f(W_1 x + b_1) ...) + b_L of a plain forward pass with
-  /// the weights only (not the ADMM variables), for every column of \p x.
-  /// \throws std::invalid_argument if x has the wrong number of rows.
-  Matrix<Scalar> forward(const Eigen::Ref<const Matrix<Scalar>>& x) const {
+  /// the weights only (not the ADMM variables), for every column of \p x; with a layer map,
+  /// each layer's product W_l a_{l-1} goes through it (W_l a_{l-1} S for SparsePropagation).
+  /// \throws std::invalid_argument if x has the wrong number of rows, or the map does not fit
+  /// its columns.
+  template <typename LayerMap = DenseMap>
+  Matrix<Scalar> forward(const Eigen::Ref<const Matrix<Scalar>>& x,
+                         const LayerMap& map = LayerMap()) const {
     check_inputs(x, "Network::forward");
+    map.check_samples(x.cols(), "Network::forward");
     Matrix<Scalar> out(outputs(), x.cols());
     ForwardWorkspace ws;
-    for (Index start = 0; start < x.cols(); start += chunk) {
-      const Index n = std::min(chunk, x.cols() - start);
-      out.middleCols(start, n) = forward_chunk(x.middleCols(start, n), ws);
+    const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(x.cols(), 1);
+    for (Index start = 0; start < x.cols(); start += step) {
+      const Index n = std::min(step, x.cols() - start);
+      out.middleCols(start, n) = forward_chunk(x.middleCols(start, n), ws, map);
     }
     return out;
   }
 
   /// \brief The predicted class (argmax of the output) of every column of \p x.
-  Labels predict(const Eigen::Ref<const Matrix<Scalar>>& x) const {
-    const Matrix<Scalar> out = forward(x);
+  template <typename LayerMap = DenseMap>
+  Labels predict(const Eigen::Ref<const Matrix<Scalar>>& x,
+                 const LayerMap& map = LayerMap()) const {
+    const Matrix<Scalar> out = forward(x, map);
     Labels labels(out.cols());
     for (Index j = 0; j < out.cols(); ++j) out.col(j).maxCoeff(&labels[j]);
     return labels;
@@ -122,22 +135,25 @@ class Network {
   /// \brief Mean loss per sample and accuracy (argmax of output against argmax of target) of a
   /// forward pass on \p x with targets \p y (n_L x N, one-hot for classification).
   /// \param ws buffers reused between calls (no allocation once they have grown).
+  /// \param map the layer map of the forward pass (see forward()).
+  /// \param samples completes the sums over samples when the samples are split.
   /// \throws std::invalid_argument on mismatched dimensions.
-  template <typename Loss>
+  template <typename Loss, typename LayerMap = DenseMap, typename Reduction = LocalSamples>
   Metrics evaluate(const Loss& loss, const Eigen::Ref<const Matrix<Scalar>>& x,
-                   const Eigen::Ref<const Matrix<Scalar>>& y, ForwardWorkspace& ws) const {
+                   const Eigen::Ref<const Matrix<Scalar>>& y, ForwardWorkspace& ws,
+                   const LayerMap& map = LayerMap(), const Reduction& samples = Reduction()) const {
     check_inputs(x, "Network::evaluate");
+    map.check_samples(x.cols(), "Network::evaluate");
     if (y.rows() != outputs() || y.cols() != x.cols())
       throw std::invalid_argument("Network::evaluate: targets are " + std::to_string(y.rows()) +
                                   " x " + std::to_string(y.cols()) + ", expected " +
                                   std::to_string(outputs()) + " x " + std::to_string(x.cols()));
-    Metrics metrics;
-    if (x.cols() == 0) return metrics;
     double total = 0;
     Index correct = 0;
-    for (Index start = 0; start < x.cols(); start += chunk) {
-      const Index n = std::min(chunk, x.cols() - start);
-      const auto out = forward_chunk(x.middleCols(start, n), ws);
+    const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(x.cols(), 1);
+    for (Index start = 0; start < x.cols(); start += step) {
+      const Index n = std::min(step, x.cols() - start);
+      const auto out = forward_chunk(x.middleCols(start, n), ws, map);
       total += loss.template value<Scalar>(out, y.middleCols(start, n));
       for (Index j = 0; j < n; ++j) {
         Index predicted = 0, target = 0;
@@ -146,8 +162,12 @@ class Network {
         correct += predicted == target;
       }
     }
-    metrics.loss = total / double(x.cols());
-    metrics.accuracy = double(correct) / double(x.cols());
+    double sums[3] = {total, double(correct), double(x.cols())};  // one reduction
+    samples.sum(sums, 3);
+    Metrics metrics;
+    if (sums[2] == 0) return metrics;
+    metrics.loss = sums[0] / sums[2];
+    metrics.accuracy = sums[1] / sums[2];
     return metrics;
   }
 
@@ -166,10 +186,11 @@ class Network {
                                   " rows, the network expects " + std::to_string(inputs()));
   }
 
-  // Forward pass of at most `chunk` columns; returns a view of the output in ws. Allocates only
-  // the first time a workspace is used.
+  // Forward pass of the columns of x (at most `chunk` unless the map mixes columns); returns a
+  // view of the output in ws. Allocates only the first time a workspace is used.
+  template <typename LayerMap>
   Eigen::Map<const Matrix<Scalar>> forward_chunk(const Eigen::Ref<const Matrix<Scalar>>& x,
-                                                 ForwardWorkspace& ws) const {
+                                                 ForwardWorkspace& ws, const LayerMap& map) const {
     const Index n = x.cols();
     ws.outputs.resize(m_layers.size());
     for (std::size_t l = 0; l < m_layers.size(); ++l) {
@@ -177,13 +198,17 @@ class Network {
       Matrix<Scalar>& buffer = ws.outputs[l];
       if (buffer.rows() != layer.units() || buffer.cols() < n) buffer.resize(layer.units(), n);
       Eigen::Map<Matrix<Scalar>> out(buffer.data(), layer.units(), n);
+      Matrix<Scalar>& product = LayerMap::identity ? buffer : ws.propagated;
+      if (product.rows() != layer.units() || product.cols() < n) product.resize(layer.units(), n);
+      Eigen::Map<Matrix<Scalar>> unmapped(product.data(), layer.units(), n);
       if (l == 0)
-        detail::multiply<Scalar>(out, layer.W, x, Scalar(1));
+        detail::multiply<Scalar>(unmapped, layer.W, x, Scalar(1));
       else
         detail::multiply<Scalar>(
-            out, layer.W,
+            unmapped, layer.W,
             Eigen::Map<const Matrix<Scalar>>(ws.outputs[l - 1].data(), m_layers[l - 1].units(), n),
             Scalar(1));
+      if constexpr (!LayerMap::identity) map.propagate(unmapped, out);
       out.colwise() += layer.b;
       if (l + 1 < m_layers.size())
         out = out.unaryExpr([this](Scalar v) { return m_activation(v); });

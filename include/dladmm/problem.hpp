@@ -1,6 +1,7 @@
 /// \file problem.hpp
-/// \brief Problem<Scalar, Activation, Loss>: the training data, the network with its ADMM
-/// variables and the dual u; the augmented Lagrangian and the residuals (ALGORITHM.md §1.4).
+/// \brief Problem<Scalar, Activation, Loss, LayerMap, Reduction>: the training data, the model,
+/// the per-sample ADMM variables, and the policies of the layer map and the sample reduction;
+/// the augmented Lagrangian and the residuals (ALGORITHM.md §1.4).
 #pragma once
 
 #include <limits>
@@ -12,9 +13,12 @@
 #include "activation.hpp"
 #include "config.hpp"
 #include "detail/reduce.hpp"
+#include "layer_map.hpp"
 #include "loss.hpp"
 #include "network.hpp"
 #include "param.hpp"
+#include "reduction.hpp"
+#include "state.hpp"
 
 namespace dladmm {
 
@@ -27,55 +31,78 @@ struct Figures {
   std::vector<double> residuals;
 };
 
-/// \brief A full-batch MLP training problem (ALGORITHM.md §1.3): data X (n_0 x N), targets Y
-/// (n_L x N, one-hot for classification), the network with its variables W, b, z, a, and the
-/// dual u (n_L x N) of the last layer's linear constraint.
+/// \brief A full-batch training problem (ALGORITHM.md §1.3): data X (n_0 x N), targets Y
+/// (n_L x N, one-hot for classification), the model (Network: W, b), the per-sample ADMM
+/// variables (TrainingState: z, a and the dual u of the last layer's linear constraint), and
+/// two policies: the layer map (how z_l depends on W_l and a_{l-1}) and the sample reduction
+/// (how sums over samples are completed when the samples are split across processes).
 /// \tparam ScalarT float or double.
 /// \tparam ActivationT Relu or LeakyRelu.
 /// \tparam LossT SoftmaxCrossEntropy or SquaredError.
-template <typename ScalarT, typename ActivationT = Relu, typename LossT = SoftmaxCrossEntropy>
+/// \tparam LayerMapT DenseMap (the multilayer perceptron, default) or SparsePropagation.
+/// \tparam ReductionT LocalSamples (every sample in this process, default).
+template <typename ScalarT, typename ActivationT = Relu, typename LossT = SoftmaxCrossEntropy,
+          typename LayerMapT = DenseMap, typename ReductionT = LocalSamples>
 class Problem {
  public:
   using Scalar = ScalarT;                           ///< float or double.
   using Activation = ActivationT;                   ///< The hidden activation.
   using Loss = LossT;                               ///< The output loss.
-  using NetworkType = Network<Scalar, Activation>;  ///< The network type.
+  using LayerMap = LayerMapT;                       ///< The layer map.
+  using Reduction = ReductionT;                     ///< The sample reduction.
+  using NetworkType = Network<Scalar, Activation>;  ///< The model type.
+  using State = TrainingState<Scalar>;              ///< The per-sample variables.
 
   /// \brief Sets up the problem. The variables stay zero until Solver::init().
   /// \param x inputs, n_0 x N (moved in: pass an rvalue to avoid a copy).
-  /// \param y targets, n_L x N.
+  /// \param y targets, n_L x N (moved in likewise).
   /// \param hidden widths n_1..n_{L-1} of the hidden layers (at least one).
+  /// \param map the layer map (its sample count must be N).
+  /// \param samples the sample reduction.
   /// \throws std::invalid_argument on empty data, mismatched sample counts or bad widths.
   Problem(Matrix<Scalar> x, Matrix<Scalar> y, const std::vector<Index>& hidden,
-          Activation activation = Activation(), Loss loss = Loss())
+          Activation activation = Activation(), Loss loss = Loss(), LayerMap map = LayerMap(),
+          Reduction samples = Reduction())
       : m_x(std::move(x)),
         m_y(std::move(y)),
         m_network(sizes(m_x, m_y, hidden), activation),
-        m_loss(loss) {
-    m_u.setZero(m_y.rows(), m_y.cols());
+        m_loss(loss),
+        m_map(std::move(map)),
+        m_samples(std::move(samples)) {
+    m_map.check_samples(m_x.cols(), "Problem");
+    const auto& all = m_network.sizes();
+    m_state.resize(std::vector<Index>(all.begin() + 1, all.end()), m_x.cols());
   }
 
   /// \brief Inputs X, n_0 x N.
   const Matrix<Scalar>& x() const { return m_x; }
   /// \brief Targets Y, n_L x N.
   const Matrix<Scalar>& y() const { return m_y; }
-  /// \brief Number of training samples N.
+  /// \brief Number of training samples N held here.
   Index samples() const { return m_x.cols(); }
-  /// \brief The network: weights and ADMM variables.
+  /// \brief The model: sizes, weights, biases, activation.
   NetworkType& network() { return m_network; }
-  /// \brief The network: weights and ADMM variables.
+  /// \brief The model: sizes, weights, biases, activation.
   const NetworkType& network() const { return m_network; }
+  /// \brief The per-sample ADMM variables z, a, u.
+  State& state() { return m_state; }
+  /// \brief The per-sample ADMM variables z, a, u.
+  const State& state() const { return m_state; }
   /// \brief The dual variable u, n_L x N.
-  Matrix<Scalar>& u() { return m_u; }
+  Matrix<Scalar>& u() { return m_state.u; }
   /// \brief The dual variable u, n_L x N.
-  const Matrix<Scalar>& u() const { return m_u; }
+  const Matrix<Scalar>& u() const { return m_state.u; }
   /// \brief The loss.
   const Loss& loss() const { return m_loss; }
+  /// \brief The layer map.
+  const LayerMap& layer_map() const { return m_map; }
+  /// \brief The sample reduction.
+  const Reduction& reduction() const { return m_samples; }
 
   /// \brief The input of layer l (0-based): X for l = 0, else a_{l-1}.
-  const Matrix<Scalar>& input(Index l) const { return l == 0 ? m_x : m_network.layer(l - 1).a; }
+  const Matrix<Scalar>& input(Index l) const { return l == 0 ? m_x : m_state.layer(l - 1).a; }
 
-  /// \brief Omega(W) summed over the layers.
+  /// \brief Omega(W) summed over the layers (a sum over parameters: no reduction).
   double regularization(Regularization kind, Scalar lambda) const {
     double total = 0;
     for (const auto& layer : m_network.layers()) {
@@ -85,41 +112,67 @@ class Problem {
     return total;
   }
 
-  /// \brief The augmented Lagrangian L_rho, given the products W_l a_{l-1} of every layer (the
-  /// solver keeps them; figures() computes them from scratch). Writes ||r_l||^2 of every layer
-  /// into \p residuals (sized L by the caller); allocates nothing.
+  /// \brief Entries of the sums over samples that the augmented Lagrangian needs: 1 + 2 L.
+  Index figure_sums() const { return 1 + 2 * m_network.num_layers(); }
+
+  /// \brief This process's part of the sums over samples of the augmented Lagrangian, given the
+  /// products W_l a_{l-1} of every layer (after the layer map): sums[0] = R(z_L; Y), then per
+  /// layer l, sums[1 + 2l] = ||r_l||^2 and sums[2 + 2l] = ||a_l - f(z_l)||^2 for hidden layers
+  /// or <u, r_L> for the last. Allocates nothing.
   template <typename ProductMatrix>
-  double augmented_lagrangian(const std::vector<ProductMatrix>& products, Scalar rho, Scalar nu,
-                              Regularization kind, Scalar lambda,
-                              std::vector<double>& residuals) const {
+  void local_figure_sums(const std::vector<ProductMatrix>& products, double* sums) const {
     const Index last = m_network.num_layers() - 1;
-    double value =
-        m_loss.template value<Scalar>(m_network.layer(last).z, m_y) + regularization(kind, lambda);
+    sums[0] = m_loss.template value<Scalar>(m_state.layer(last).z, m_y);
     const auto& activation = m_network.activation();
     for (Index l = 0; l <= last; ++l) {
-      const Layer<Scalar>& layer = m_network.layer(l);
-      const auto r = layer.z - products[std::size_t(l)] - layer.b.replicate(1, samples());
-      const double squares = detail::sum_squares(r);
+      const LayerState<Scalar>& layer = m_state.layer(l);
+      const auto r =
+          layer.z - products[std::size_t(l)] - m_network.layer(l).b.replicate(1, samples());
+      sums[1 + 2 * l] = detail::sum_squares(r);
+      sums[2 + 2 * l] = l < last ? detail::sum_squares(layer.a - layer.z.unaryExpr(activation))
+                                 : detail::inner(m_state.u, r);
+    }
+  }
+
+  /// \brief The augmented Lagrangian L_rho from the completed sums of local_figure_sums() (and
+  /// the regulariser, a sum over parameters). Writes ||r_l||^2 of every layer into
+  /// \p residuals (sized L by the caller); allocates nothing.
+  double augmented_lagrangian(const double* sums, Scalar rho, Scalar nu, Regularization kind,
+                              Scalar lambda, std::vector<double>& residuals) const {
+    const Index last = m_network.num_layers() - 1;
+    double value = sums[0] + regularization(kind, lambda);
+    for (Index l = 0; l <= last; ++l) {
+      const double squares = sums[1 + 2 * l];
       residuals[std::size_t(l)] = squares;
       if (l < last)
-        value += 0.5 * double(nu) *
-                 (squares + detail::sum_squares(layer.a - layer.z.unaryExpr(activation)));
+        value += 0.5 * double(nu) * (squares + sums[2 + 2 * l]);
       else
-        value += detail::inner(m_u, r) + 0.5 * double(rho) * squares;
+        value += sums[2 + 2 * l] + 0.5 * double(rho) * squares;
     }
     return value;
   }
 
   /// \brief The augmented Lagrangian and residuals computed from scratch (allocates the
-  /// products W_l a_{l-1}).
+  /// products).
   Figures figures(Scalar rho, Scalar nu, Regularization kind = Regularization::None,
                   Scalar lambda = 0) const {
     std::vector<Matrix<Scalar>> products;
-    for (Index l = 0; l < m_network.num_layers(); ++l)
-      products.push_back(m_network.layer(l).W * input(l));
+    for (Index l = 0; l < m_network.num_layers(); ++l) {
+      Matrix<Scalar> product = m_network.layer(l).W * input(l);
+      if constexpr (!LayerMap::identity) {
+        Matrix<Scalar> mapped(product.rows(), product.cols());
+        m_map.propagate(product, mapped);
+        product = std::move(mapped);
+      }
+      products.push_back(std::move(product));
+    }
+    std::vector<double> sums(static_cast<std::size_t>(figure_sums()));
+    local_figure_sums(products, sums.data());
+    m_samples.sum(sums.data(), figure_sums());
     Figures out;
     out.residuals.resize(products.size());
-    out.augmented_lagrangian = augmented_lagrangian(products, rho, nu, kind, lambda, out.residuals);
+    out.augmented_lagrangian =
+        augmented_lagrangian(sums.data(), rho, nu, kind, lambda, out.residuals);
     return out;
   }
 
@@ -148,8 +201,10 @@ class Problem {
 
   Matrix<Scalar> m_x, m_y;
   NetworkType m_network;
-  Matrix<Scalar> m_u;
+  State m_state;
   Loss m_loss;
+  LayerMap m_map;
+  Reduction m_samples;
 };
 
 }  // namespace dladmm

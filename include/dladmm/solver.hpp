@@ -17,6 +17,7 @@
 #include "detail/product.hpp"
 #include "detail/reduce.hpp"
 #include "detail/updates.hpp"
+#include "iteration_info.hpp"
 #include "loss.hpp"
 #include "network.hpp"
 #include "param.hpp"
@@ -26,43 +27,15 @@
 
 namespace dladmm {
 
-/// \brief The figures of one dlADMM iteration.
-struct IterationInfo {
-  static constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-  int iteration = 0;       ///< 1-based iteration number.
-  double seconds = 0;      ///< Wall time of the updates alone (no metrics).
-  double objective = nan;  ///< The augmented Lagrangian L_rho after the iteration.
-  /// ||z_L - W_L a_{L-1} - b_L 1^T||^2, the residual of the constraint u enforces.
-  double primal_residual = nan;
-  /// ||z_l - W_l a_{l-1} - b_l 1^T||^2 for l = 1..L (the hidden ones are penalised, not zeroed).
-  std::vector<double> layer_residuals;
-  double dual_residual = nan;     ///< rho ||z_L^{k+1} - z_L^k||.
-  double rho = nan;               ///< rho used in this iteration.
-  double nu = nan;                ///< nu used in this iteration.
-  int weight_backtracks = 0;      ///< Curvature raises of all W steps.
-  int activation_backtracks = 0;  ///< Curvature raises of all a steps.
-  int backtrack_cap_hits = 0;     ///< W or a steps that hit Param::max_backtracks (block kept).
-  int fista_iterations = 0;       ///< FISTA steps of both z_L solves.
-  int fista_cap_hits = 0;         ///< z_L solves that hit Param::fista_max_iterations.
-  double train_loss = nan;        ///< Mean loss per sample of a forward pass on the training set.
-  double train_accuracy = nan;    ///< Training accuracy of that forward pass.
-  double test_loss = nan;         ///< Filled by an evaluation callback, if any.
-  double test_accuracy = nan;     ///< Filled by an evaluation callback, if any.
-};
-
-/// \brief What minimize() returns.
-struct Result {
-  Status status = Status::Running;  ///< How the run ended.
-  int iterations = 0;               ///< Iterations taken.
-  double seconds = 0;               ///< Wall time of all updates (no metrics).
-  IterationInfo last;               ///< Figures of the last iteration.
-  int backtrack_cap_hits = 0;       ///< W or a steps of the run that hit Param::max_backtracks.
-  int fista_cap_hits = 0;           ///< z_L solves of the run that hit Param::fista_max_iterations.
-};
+namespace detail {
+struct SolverAccess;  // what checkpoint.hpp reads and restores; defined there
+}  // namespace detail
 
 /// \brief The dlADMM solver for a Problem (ALGORITHM.md §2): a backward pass over the layers,
 /// a forward pass, then the dual update. It holds the sweep's order, the rho schedule and the
-/// buffers; the block updates are in detail/updates.hpp.
+/// buffers; the block updates are in detail/updates.hpp. The problem's layer map enters the
+/// kept products, the W and a steps and the forward pass; its sample reduction completes every
+/// sum over samples.
 ///
 /// The solver refers to the problem passed to init() or minimize(); the problem must outlive
 /// the solver's use of it. After init(), step() allocates no memory (Quadratic solver; the
@@ -71,7 +44,7 @@ struct Result {
 /// An iteration whose figures are NaN or infinite ends the run with Status::NumericalIssue.
 /// With Param::keep_last_finite (the default) the problem's variables and iteration() are then
 /// those of the last finite iteration, and info() holds the figures of the failed one.
-/// \tparam ProblemT a Problem<Scalar, Activation, Loss>.
+/// \tparam ProblemT a Problem<Scalar, Activation, Loss, LayerMap, Reduction>.
 template <typename ProblemT>
 class Solver {
  public:
@@ -105,11 +78,12 @@ class Solver {
   /// determined by the data, the parameters and the seed.
   /// If the data hold a NaN or an infinity, W and b are drawn, z, a and u are set to zero and
   /// the status is NumericalIssue (step() then does nothing).
-  /// \throws std::invalid_argument if a parameter is invalid.
+  /// \throws std::invalid_argument if a parameter is invalid or does not fit the layer map.
   void init(Problem& problem) {
-    m_param.check();
+    check_param();
     attach(problem);
     auto& net = problem.network();
+    auto& state = problem.state();
     const Index layers = net.num_layers();
     std::mt19937_64 rng(m_param.seed);
     std::normal_distribution<double> normal(0.0, double(m_param.init_stddev));
@@ -120,60 +94,27 @@ class Solver {
       draw(net.layer(l).W);
       draw(net.layer(l).b);
     }
-    problem.u().setZero(net.outputs(), problem.samples());
+    state.u.setZero(net.outputs(), problem.samples());
     if (!m_data_finite) {  // keep the variables finite: nothing is computed from the data
       for (Index l = 0; l < layers; ++l) {
-        net.layer(l).z.setZero(net.layer(l).units(), problem.samples());
-        if (l + 1 < layers) net.layer(l).a.setZero(net.layer(l).units(), problem.samples());
+        state.layer(l).z.setZero(net.layer(l).units(), problem.samples());
+        if (l + 1 < layers) state.layer(l).a.setZero(net.layer(l).units(), problem.samples());
       }
       m_status = Status::NumericalIssue;
       return;
     }
-    for (Index l = 0; l < layers; ++l) {
-      Layer<Scalar>& layer = net.layer(l);
-      detail::multiply<Scalar>(m_products[std::size_t(l)], layer.W, problem.input(l), Scalar(1));
-      layer.z = m_products[std::size_t(l)].colwise() + layer.b;
-      if (l + 1 < layers) layer.a = layer.z.unaryExpr(net.activation());
+    for (Index l = 0; l < layers; ++l) {  // a forward pass through the kept products
+      LayerState<Scalar>& layer = state.layer(l);
+      compute_product(l);
+      layer.z = m_products[std::size_t(l)].colwise() + net.layer(l).b;
+      if (l + 1 < layers) {
+        layer.a = layer.z.unaryExpr(net.activation());
+        propagate_input(l + 1);
+      }
     }
     if (m_param.initialization == Initialization::Reference)
-      net.layer(layers - 1).z = Scalar(2) * problem.y().array() - Scalar(1);
+      state.layer(layers - 1).z = Scalar(2) * problem.y().array() - Scalar(1);
     keep_last_finite();
-  }
-
-  /// \brief Continues a run from a saved state instead of init(): the problem already holds the
-  /// variables W, b, z, a, u after \p iteration iterations; \p schedule and \p products are the
-  /// solver's own state at that point and \p last the figures of that iteration. Used by
-  /// load_checkpoint(); the parameters become \p param except max_iterations and
-  /// keep_last_finite, which stay (they change neither the iterates nor the figures).
-  /// \throws std::invalid_argument if a parameter is invalid or a product has the wrong shape.
-  void resume(Problem& problem, const Param<Scalar>& param, int iteration,
-              const RhoScheduler<Scalar>& schedule, std::vector<Matrix<Scalar>> products,
-              const IterationInfo& last) {
-    const int max_iterations = m_param.max_iterations;
-    const bool keep = m_param.keep_last_finite;
-    m_param = param;
-    m_param.max_iterations = max_iterations;  // how far and how safely to run: the caller's
-    m_param.keep_last_finite = keep;
-    m_param.check();
-    const auto& net = problem.network();
-    if (products.size() != std::size_t(net.num_layers()))
-      throw std::invalid_argument("Solver::resume: " + std::to_string(products.size()) +
-                                  " products for " + std::to_string(net.num_layers()) + " layers");
-    for (Index l = 0; l < net.num_layers(); ++l)
-      if (products[std::size_t(l)].rows() != net.layer(l).units() ||
-          products[std::size_t(l)].cols() != problem.samples())
-        throw std::invalid_argument("Solver::resume: product " + std::to_string(l + 1) +
-                                    " has the wrong shape");
-    attach(problem);
-    m_products = std::move(products);
-    m_schedule = schedule;
-    m_iteration = iteration;
-    m_info = last;
-    m_info.layer_residuals.resize(std::size_t(net.num_layers()));  // record_figures writes them
-    if (m_data_finite)
-      keep_last_finite();
-    else
-      m_status = Status::NumericalIssue;
   }
 
   /// \brief Sets the iteration limit of minimize() and run() (for example to extend a resumed
@@ -195,7 +136,7 @@ class Solver {
     const auto start = std::chrono::steady_clock::now();
     reset_counters();
     const Index last = m_problem->network().num_layers() - 1;
-    m_previous_output = m_problem->network().layer(last).z;
+    m_previous_output = m_problem->state().layer(last).z;
     if (m_iteration > 0 && m_iteration % m_param.product_refresh_every == 0) refresh_products();
 
     // Backward pass: z_L, b_L, W_L, then a_l, z_l, b_l, W_l for l = L-1 down to 1.
@@ -223,10 +164,16 @@ class Solver {
     m_info.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++m_iteration;
-    if (record_figures(last))
-      keep_last_finite();
-    else
+    record_figures(last);
+    evaluate_training_set();
+    if (!figures_finite()) {
+      m_status = Status::NumericalIssue;
       roll_back();
+      return m_info;
+    }
+    test_convergence();
+    m_schedule->update(m_iteration, m_info.train_loss);
+    keep_last_finite();
     return m_info;
   }
 
@@ -240,14 +187,14 @@ class Solver {
     return run(std::forward<Callbacks>(callbacks)...);
   }
 
-  /// \brief step() from the current state (after init() or resume()) until convergence,
-  /// max_iterations in all, a numerical issue or a callback's stop; callbacks as minimize().
-  /// A run stopped by the iteration limit or a callback goes on; a converged or failed one
-  /// stays as it is.
-  /// \throws std::logic_error if neither init() nor resume() was called.
+  /// \brief step() from the current state (after init() or load_checkpoint()) until
+  /// convergence, max_iterations in all, a numerical issue or a callback's stop; callbacks as
+  /// minimize(). A run stopped by the iteration limit or a callback goes on; a converged or
+  /// failed one stays as it is.
+  /// \throws std::logic_error if neither init() nor load_checkpoint() was called.
   template <typename... Callbacks>
   Result run(Callbacks&&... callbacks) {
-    if (!m_problem) throw std::logic_error("Solver::run: call init() or resume() first");
+    if (!m_problem) throw std::logic_error("Solver::run: call init() or load_checkpoint() first");
     if (m_status == Status::IterationLimit || m_status == Status::StoppedByCallback)
       m_status = Status::Running;  // go on from where the last run() stopped
     (detail::call_begin(callbacks, *this), ...);
@@ -258,6 +205,7 @@ class Solver {
         break;
       }
       step();
+      ++result.iterations_this_call;
       result.seconds += m_info.seconds;
       result.backtrack_cap_hits += m_info.backtrack_cap_hits;
       result.fista_cap_hits += m_info.fista_cap_hits;
@@ -276,18 +224,22 @@ class Solver {
     return result;
   }
 
-  /// \brief The kept product W_l a_{l-1} of layer l (for tests and diagnostics).
+  /// \brief The kept product W_l a_{l-1} of layer l (after the layer map), for tests and
+  /// diagnostics.
   const Matrix<Scalar>& product(Index l) const { return m_products[std::size_t(l)]; }
   /// \brief Every kept product W_l a_{l-1}: part of the state a checkpoint saves, since the
   /// incremental updates make them differ from a fresh product by rounding.
   const std::vector<Matrix<Scalar>>& products() const { return m_products; }
 
  private:
+  friend struct detail::SolverAccess;
   using Map = Eigen::Map<Matrix<Scalar>>;
+  using LayerMap = typename Problem::LayerMap;
 
   Map scratch(Vector<Scalar>& buffer, Index rows) {
     return Map(buffer.data(), rows, m_problem->samples());
   }
+  const typename Problem::Reduction& samples() const { return m_problem->reduction(); }
   Scalar beta(Index l) const {  // weight of layer l's coupling term
     return l == m_problem->network().num_layers() - 1 ? rho() : nu();
   }
@@ -301,81 +253,111 @@ class Solver {
     backtracks += report.backtracks;
     m_info.backtrack_cap_hits += report.hit_cap;
   }
+  // The input of layer l as its W step sees it: a_{l-1} (X for l = 0), or a_{l-1} S.
+  const Matrix<Scalar>& mapped_input(Index l) const {
+    if constexpr (LayerMap::identity)
+      return m_problem->input(l);
+    else
+      return m_mapped_inputs[std::size_t(l)];
+  }
+  // Recomputes a_{l-1} S after a_{l-1} changed (nothing to do for the dense map).
+  void propagate_input(Index l) {
+    if constexpr (!LayerMap::identity)
+      m_problem->layer_map().propagate(m_problem->input(l), m_mapped_inputs[std::size_t(l)]);
+    (void)l;
+  }
+  // The kept product of layer l from scratch: W_l a_{l-1}, or W_l (a_{l-1} S).
+  void compute_product(Index l) {
+    detail::multiply<Scalar>(m_products[std::size_t(l)], m_problem->network().layer(l).W,
+                             mapped_input(l), Scalar(1));
+  }
+
+  void check_param() const {
+    m_param.check();
+    if (!LayerMap::identity && m_param.solver == SubproblemSolver::Exact)
+      throw std::invalid_argument(
+          std::string("Param::check: solver Exact has no closed-form a step with the layer map ") +
+          LayerMap::name() + ": use Quadratic");
+  }
 
   // W_l (ALGORITHM.md §3.5), expanded at the current W_l.
   void update_weights(Index l) {
     Layer<Scalar>& layer = m_problem->network().layer(l);
+    const LayerState<Scalar>& vars = m_problem->state().layer(l);
     Matrix<Scalar>& product = m_products[std::size_t(l)];
     Map residual = scratch(m_residual, layer.units());
-    detail::coupling_residual(residual, product, layer.b, layer.z, dual_term(l), rho());
+    detail::constraint_residual(residual, vars.z, product, layer.b, dual_term(l), rho());
     Matrix<Scalar>& grad = m_weight_grad[std::size_t(l)];
     if (m_param.solver == SubproblemSolver::Exact) {
-      detail::weight_step_exact(layer.W, m_problem->input(l), residual, product, grad, beta(l),
-                                m_param.regularization, m_param.lambda);
+      detail::weight_step_exact(layer.W, mapped_input(l), residual, product, grad, beta(l),
+                                m_param.regularization, m_param.lambda, samples());
       return;
     }
-    count(detail::weight_step_quadratic(
-              layer.W, m_problem->input(l), residual, product, grad, m_weight_trial[std::size_t(l)],
-              beta(l), backtracking(m_schedule->theta), m_param.regularization, m_param.lambda),
+    count(detail::weight_step_quadratic(layer.W, mapped_input(l), residual, product, grad,
+                                        m_weight_trial[std::size_t(l)], beta(l),
+                                        backtracking(m_schedule->theta), m_param.regularization,
+                                        m_param.lambda, samples()),
           m_info.weight_backtracks);
   }
 
   // a_l (ALGORITHM.md §3.2), coupled to layer l+1's current W, b, z.
   void update_activation(Index l) {
     auto& net = m_problem->network();
-    Layer<Scalar>& layer = net.layer(l);
+    LayerState<Scalar>& vars = m_problem->state().layer(l);
     const Layer<Scalar>& next = net.layer(l + 1);
     Matrix<Scalar>& product = m_products[std::size_t(l + 1)];
     Map residual = scratch(m_residual, next.units());
-    Map grad = scratch(m_gradient, layer.units());
-    detail::coupling_residual(residual, product, next.b, next.z, dual_term(l + 1), rho());
+    Map grad = scratch(m_gradient, vars.a.rows());
+    detail::constraint_residual(residual, m_problem->state().layer(l + 1).z, product, next.b,
+                                dual_term(l + 1), rho());
     if (m_param.solver == SubproblemSolver::Exact) {
-      detail::activation_step_exact(layer.a, next.W, residual, product, layer.z, net.activation(),
+      detail::activation_step_exact(vars.a, next.W, residual, product, vars.z, net.activation(),
                                     grad, beta(l + 1), nu());
-      return;
+    } else {
+      Map propagated = scratch(m_propagated, next.units());
+      count(detail::activation_step_quadratic(
+                vars.a, next.W, residual, product, vars.z, net.activation(), grad, beta(l + 1),
+                nu(), backtracking(m_schedule->tau), m_problem->layer_map(), propagated, samples()),
+            m_info.activation_backtracks);
     }
-    count(detail::activation_step_quadratic(layer.a, next.W, residual, product, layer.z,
-                                            net.activation(), grad, beta(l + 1), nu(),
-                                            backtracking(m_schedule->tau)),
-          m_info.activation_backtracks);
+    propagate_input(l + 1);
   }
 
   // Hidden z_l (ALGORITHM.md §3.3).
   void update_hidden_z(Index l) {
-    auto& net = m_problem->network();
-    Layer<Scalar>& layer = net.layer(l);
-    detail::hidden_z_step(layer.z, m_products[std::size_t(l)], layer.b, layer.a, net.activation());
+    LayerState<Scalar>& vars = m_problem->state().layer(l);
+    detail::hidden_z_step(vars.z, m_products[std::size_t(l)], m_problem->network().layer(l).b,
+                          vars.a, m_problem->network().activation());
   }
 
   // b_l (ALGORITHM.md §3.4).
   void update_bias(Index l) {
-    Layer<Scalar>& layer = m_problem->network().layer(l);
-    detail::bias_step(layer.b, layer.z, m_products[std::size_t(l)], dual_term(l), rho());
+    detail::bias_step(m_problem->network().layer(l).b, m_problem->state().layer(l).z,
+                      m_products[std::size_t(l)], dual_term(l), rho(), samples());
   }
 
   // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve.
   void update_output(Index last) {
-    Layer<Scalar>& layer = m_problem->network().layer(last);
-    detail::output_target(m_output_target, m_products[std::size_t(last)], layer.b, m_problem->u(),
-                          rho());
-    const OutputReport report = m_problem->loss().update_output(
-        layer.z, m_problem->y(), m_output_target, rho(), m_param, m_output_ws);
+    detail::output_target(m_output_target, m_products[std::size_t(last)],
+                          m_problem->network().layer(last).b, m_problem->u(), rho());
+    const OutputSolve<Scalar> solve{m_param.fista_step, m_param.fista_max_iterations,
+                                    m_param.fista_tolerance};
+    const OutputReport report =
+        m_problem->loss().update_output(m_problem->state().layer(last).z, m_problem->y(),
+                                        m_output_target, rho(), solve, m_output_ws, samples());
     m_info.fista_iterations += report.iterations;
     m_info.fista_cap_hits += report.hit_cap;
   }
 
   // u (ALGORITHM.md §3.7).
   void update_dual(Index last) {
-    const Layer<Scalar>& layer = m_problem->network().layer(last);
-    detail::dual_step(m_problem->u(), layer.z, m_products[std::size_t(last)], layer.b, rho());
+    detail::dual_step(m_problem->u(), m_problem->state().layer(last).z,
+                      m_products[std::size_t(last)], m_problem->network().layer(last).b, rho());
   }
 
   // Recomputes every kept product from scratch (bounds the drift of the incremental updates).
   void refresh_products() {
-    const auto& net = m_problem->network();
-    for (Index l = 0; l < net.num_layers(); ++l)
-      detail::multiply<Scalar>(m_products[std::size_t(l)], net.layer(l).W, m_problem->input(l),
-                               Scalar(1));
+    for (Index l = 0; l < m_problem->network().num_layers(); ++l) compute_product(l);
   }
 
   void reset_counters() {
@@ -385,36 +367,47 @@ class Solver {
     m_info.test_loss = m_info.test_accuracy = IterationInfo::nan;
   }
 
-  // Figures, convergence test and schedule after an iteration; false if a figure is not finite.
-  bool record_figures(Index last) {
+  // The objective, the layer residuals and the dual residual, completed over the samples in
+  // one reduction.
+  void record_figures(Index last) {
     const Problem& problem = *m_problem;
     m_info.iteration = m_iteration;
     m_info.rho = double(rho());
     m_info.nu = double(nu());
-    m_info.objective = problem.augmented_lagrangian(m_products, rho(), nu(), m_param.regularization,
-                                                    m_param.lambda, m_info.layer_residuals);
+    problem.local_figure_sums(m_products, m_figure_sums.data());
+    m_figure_sums.back() = detail::sum_squares(problem.state().layer(last).z - m_previous_output);
+    samples().sum(m_figure_sums.data(), Index(m_figure_sums.size()));
+    m_info.objective =
+        problem.augmented_lagrangian(m_figure_sums.data(), rho(), nu(), m_param.regularization,
+                                     m_param.lambda, m_info.layer_residuals);
     m_info.primal_residual = m_info.layer_residuals.back();
-    m_info.dual_residual =
-        double(rho()) *
-        std::sqrt(detail::sum_squares(problem.network().layer(last).z - m_previous_output));
-    if (m_param.evaluate_training_set || m_schedule->needs_training_loss()) {
-      const Metrics train =
-          problem.network().evaluate(problem.loss(), problem.x(), problem.y(), m_forward);
-      m_info.train_loss = train.loss;
-      m_info.train_accuracy = train.accuracy;
-    }
+    m_info.dual_residual = double(rho()) * std::sqrt(m_figure_sums.back());
+  }
+
+  // Training loss and accuracy of a forward pass, if asked for (the Reference rule needs them).
+  void evaluate_training_set() {
+    if (!m_param.evaluate_training_set && !m_schedule->needs_training_loss()) return;
+    const Problem& problem = *m_problem;
+    const Metrics train = problem.network().evaluate(problem.loss(), problem.x(), problem.y(),
+                                                     m_forward, problem.layer_map(), samples());
+    m_info.train_loss = train.loss;
+    m_info.train_accuracy = train.accuracy;
+  }
+
+  // The figures are sums over every sample, so every process of a split run agrees on this.
+  bool figures_finite() const {
     bool finite = std::isfinite(m_info.objective) && std::isfinite(m_info.dual_residual);
     for (double r : m_info.layer_residuals) finite = finite && std::isfinite(r);
-    if (!finite) {
-      m_status = Status::NumericalIssue;
-      return false;
-    }
-    const double entries = double(problem.y().size());
+    return finite;
+  }
+
+  // Converged when the RMS of r_L and of rho (z_L^{k+1} - z_L^k) are within their tolerances.
+  void test_convergence() {
+    const double entries =
+        double(m_problem->y().rows()) * double(samples().total_samples(m_problem->samples()));
     if (std::sqrt(m_info.primal_residual / entries) <= double(m_param.primal_tolerance) &&
         m_info.dual_residual / std::sqrt(entries) <= double(m_param.dual_tolerance))
       m_status = Status::Converged;
-    m_schedule->update(m_iteration, m_info.train_loss);
-    return true;
   }
 
   // Points the solver at the problem and sizes every buffer; draws and computes nothing.
@@ -425,12 +418,18 @@ class Solver {
     auto& net = problem.network();
     const Index layers = net.num_layers(), n = problem.samples();
     m_schedule.emplace(m_param, net.min_hidden_width());
-    m_data_finite = problem.x().allFinite() && problem.y().allFinite();
+    m_data_finite = problem.reduction().all(problem.x().allFinite() && problem.y().allFinite());
     m_products.resize(std::size_t(layers));
     for (Index l = 0; l < layers; ++l) m_products[std::size_t(l)].resize(net.layer(l).units(), n);
-    const Index widest = std::max(net.max_width(), net.inputs());
-    m_residual.resize(widest * n);
-    m_gradient.resize(widest * n);
+    if constexpr (!LayerMap::identity) {
+      m_mapped_inputs.resize(std::size_t(layers));
+      for (Index l = 0; l < layers; ++l)
+        m_mapped_inputs[std::size_t(l)].resize(net.layer(l).inputs(), n);
+      if (m_data_finite) problem.layer_map().propagate(problem.x(), m_mapped_inputs[0]);
+      m_propagated.resize(net.max_width() * n);
+    }
+    m_residual.resize(net.max_width() * n);  // every step's rows are a layer's units
+    m_gradient.resize(net.max_width() * n);
     m_weight_grad.resize(std::size_t(layers));
     m_weight_trial.resize(std::size_t(layers));
     for (Index l = 0; l < layers; ++l) {
@@ -441,19 +440,21 @@ class Solver {
     m_output_target.resize(net.outputs(), n);
     m_previous_output.resize(net.outputs(), n);
     m_output_ws.resize(net.outputs(), n);
+    m_figure_sums.assign(std::size_t(problem.figure_sums() + 1), 0.0);  // + the dual residual
     m_info = IterationInfo();
     m_info.layer_residuals.resize(std::size_t(layers));
     if (m_data_finite && (m_param.evaluate_training_set || m_schedule->needs_training_loss()))
-      net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward);  // sizes the buffers
+      net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward, problem.layer_map(),
+                   problem.reduction());  // sizes the buffers
     m_last_finite_layers.clear();
-    m_last_finite_u.resize(0, 0);
+    m_last_finite_state = TrainingState<Scalar>();
   }
 
   // Copies the variables (Param::keep_last_finite); allocates only on the first call.
   void keep_last_finite() {
     if (!m_param.keep_last_finite) return;
     m_last_finite_layers = m_problem->network().layers();
-    m_last_finite_u = m_problem->u();
+    m_last_finite_state = m_problem->state();
   }
 
   // After a non-finite iteration: back to the last finite variables and iteration count (the
@@ -461,7 +462,8 @@ class Solver {
   void roll_back() {
     if (!m_param.keep_last_finite) return;
     m_problem->network().layers() = m_last_finite_layers;
-    m_problem->u() = m_last_finite_u;
+    m_problem->state() = m_last_finite_state;
+    for (Index l = 1; l < m_problem->network().num_layers(); ++l) propagate_input(l);
     refresh_products();
     --m_iteration;
   }
@@ -472,12 +474,14 @@ class Solver {
   int m_iteration = 0;
   bool m_data_finite = true;
   std::optional<RhoScheduler<Scalar>> m_schedule;
-  std::vector<Matrix<Scalar>> m_products;  // W_l a_{l-1}, kept current by every W and a step
+  std::vector<Matrix<Scalar>> m_products;  // W_l a_{l-1} (S), kept current by every W and a step
+  std::vector<Matrix<Scalar>> m_mapped_inputs;      // a_{l-1} S: layer maps other than the identity
   std::vector<Layer<Scalar>> m_last_finite_layers;  // Param::keep_last_finite
-  Matrix<Scalar> m_last_finite_u;
-  Vector<Scalar> m_residual, m_gradient;  // widest x N scratch, viewed through Map
+  TrainingState<Scalar> m_last_finite_state;
+  Vector<Scalar> m_residual, m_gradient, m_propagated;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
+  std::vector<double> m_figure_sums;  // the sums over samples of the figures
   typename Problem::Loss::template Workspace<Scalar> m_output_ws;
   typename Problem::NetworkType::ForwardWorkspace m_forward;
   IterationInfo m_info;

@@ -58,6 +58,8 @@ std::uint32_t crc32_of(const Matrix<Scalar>& m) {
 /// \brief Writes a frame's fields to a stream, keeping the running length and CRC-32.
 class BinaryWriter {
  public:
+  /// \brief Writes fields alone, outside a frame (to compare values as a file stores them).
+  explicit BinaryWriter(std::ostream& out) : m_out(out) {}
   /// \brief Starts the frame: the magic number and the format version.
   BinaryWriter(std::ostream& out, const char (&magic)[8], std::uint32_t version) : m_out(out) {
     bytes(magic, sizeof magic);

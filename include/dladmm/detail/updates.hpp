@@ -1,13 +1,18 @@
 /// \file detail/updates.hpp
 /// \brief The block updates of one dlADMM iteration (ALGORITHM.md §3), each a small function
-/// on explicit matrices. The solver keeps the products W_l a_{l-1} and passes the residual
-/// R = W A - T of the block's quadratic coupling (beta/2)||T - W A||^2; every step that changes
-/// W or a also updates the kept product, so no product is computed twice. Not API.
+/// on explicit matrices. The solver keeps the products W_l a_{l-1} (W_l a_{l-1} S with a layer
+/// map) and passes the residual r = T - W A of the block's quadratic coupling
+/// (beta/2)||T - W A||^2, the sign of the problem's r_l = z_l - W_l a_{l-1} - b_l 1^T; every step
+/// that changes W or a also updates the kept product, so no product is computed twice. Every
+/// sum over samples goes through the sample reduction `samples`; sums over parameters do not.
+/// Not API.
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "../config.hpp"
+#include "../layer_map.hpp"
 #include "../param.hpp"
 #include "parallel.hpp"
 #include "product.hpp"
@@ -54,18 +59,22 @@ Scalar accepted_curvature(const Backtracking<Scalar>& bt, double threshold, Bloc
 /// \brief The W step (ALGORITHM.md §3.1, §3.5): one prox-gradient step on
 /// g(W) = (beta/2)||T - W A||^2 + Omega(W) from the current W with backtracking curvature.
 /// \param W weights (in/out).
-/// \param A the layer input.
-/// \param residual on entry W A - T; destroyed (used as scratch for the step's product).
+/// \param A the layer input (a_{l-1}, or a_{l-1} S with a layer map).
+/// \param residual on entry T - W A; destroyed (used as scratch for the step's product).
 /// \param product W A (in/out: kept equal to the new W times A).
 /// \param grad buffer of W's shape.
 /// \param trial buffer of W's shape (used only by the L1 prox).
-template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap>
-BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, ResidualMap& residual,
-                                  ProductMap& product, Matrix<Scalar>& grad, Matrix<Scalar>& trial,
-                                  Scalar beta, const Backtracking<Scalar>& bt, Regularization kind,
-                                  Scalar lambda) {
+/// \param samples the sample reduction (the gradient and ||D A||^2 are sums over samples).
+template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap,
+          typename Reduction>
+BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type_t<Scalar>>& A,
+                                  ResidualMap& residual, ProductMap& product, Matrix<Scalar>& grad,
+                                  Matrix<Scalar>& trial, Scalar beta,
+                                  const Backtracking<Scalar>& bt, Regularization kind,
+                                  Scalar lambda, const Reduction& samples) {
   BlockReport report;
-  multiply<Scalar>(grad, residual, A, beta, Transposed::Rhs);
+  multiply<Scalar>(grad, residual, A, -beta, Transposed::Rhs);  // G = beta (W A - T) A^T
+  samples.sum_entries(grad);
   auto& step_product = residual;  // the residual is dead from here on
   if (kind == Regularization::L1 && lambda > 0) {
     // The soft-threshold moves non-linearly with c: test each trial (one product each).
@@ -77,8 +86,9 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
       });
       trial -= W;  // the step D
       multiply<Scalar>(step_product, trial, A, 1);
-      const double d2 = sum_squares(trial);
-      if (double(beta) * sum_squares(step_product) <= double(c) * d2 * (1 + 1e-6) || d2 == 0) {
+      const double d2 = sum_squares(trial);  // over parameters
+      if (double(beta) * samples.sum(sum_squares(step_product)) <= double(c) * d2 * (1 + 1e-6) ||
+          d2 == 0) {
         W += trial;
         product += step_product;
         return report;
@@ -92,10 +102,11 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
   // the acceptance test beta ||D A||^2 <= c ||D||^2 has the closed form c >= beta ||HA||^2/||H||^2.
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
   if (l2 > 0) grad += l2 * W;
-  const double h2 = sum_squares(grad);
+  const double h2 = sum_squares(grad);  // over parameters
   if (h2 == 0) return report;
   multiply<Scalar>(step_product, grad, A, 1);
-  const Scalar c = accepted_curvature(bt, double(beta) * sum_squares(step_product) / h2, report);
+  const Scalar c =
+      accepted_curvature(bt, double(beta) * samples.sum(sum_squares(step_product)) / h2, report);
   if (report.hit_cap) return report;
   const Scalar inv = Scalar(1) / (c + l2);
   W -= inv * grad;
@@ -106,16 +117,20 @@ BlockReport weight_step_quadratic(WeightMat& W, const Matrix<Scalar>& A, Residua
 /// \brief The exact W update (the cubic step dlADMM avoids): the minimiser of
 /// (beta/2)||T - W A||^2 + (lambda/2)||W||^2, as the Newton step W - H (beta A A^T + lambda I)^-1
 /// with H the gradient. Arguments as weight_step_quadratic(); allocates.
-template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap>
-BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap& residual,
-                              ProductMap& product, Matrix<Scalar>& grad, Scalar beta,
-                              Regularization kind, Scalar lambda) {
+template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap,
+          typename Reduction>
+BlockReport weight_step_exact(WeightMat& W, const ConstView<std::common_type_t<Scalar>>& A,
+                              ResidualMap& residual, ProductMap& product, Matrix<Scalar>& grad,
+                              Scalar beta, Regularization kind, Scalar lambda,
+                              const Reduction& samples) {
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
-  multiply<Scalar>(grad, residual, A, beta, Transposed::Rhs);
+  multiply<Scalar>(grad, residual, A, -beta, Transposed::Rhs);
+  samples.sum_entries(grad);
   if (l2 > 0) grad += l2 * W;
   Matrix<Scalar> hessian(A.rows(), A.rows());
   hessian.setZero();
   hessian.template selfadjointView<Eigen::Lower>().rankUpdate(A, beta);
+  samples.sum_entries(hessian);
   hessian.diagonal().array() += l2;
   // The step D solves D M = -H, i.e. M D^T = -H^T (M symmetric; LDLT copes with a singular M).
   const Matrix<Scalar> step =
@@ -126,12 +141,23 @@ BlockReport weight_step_exact(WeightMat& W, const Matrix<Scalar>& A, ResidualMap
   return {};
 }
 
-/// \brief grad = beta W^T residual + nu (a - f(z)), the gradient of the a block.
-template <typename Scalar, typename Activation, typename ResidualMap, typename GradMap>
+/// \brief grad = beta W^T (W a - T) + nu (a - f(z)), the gradient of the a block, from the
+/// residual r = T - W a (with a layer map, beta W^T (W a S - T) S^T + nu (a - f(z)), the map
+/// carrying r S^T into \p scratch).
+template <typename Scalar, typename Activation, typename ResidualMap, typename GradMap,
+          typename LayerMap, typename ScratchMap>
 void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
                          const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
-                         GradMap& grad, Scalar beta, Scalar nu) {
-  multiply<Scalar>(grad, W, residual, beta, Transposed::Lhs);
+                         GradMap& grad, Scalar beta, Scalar nu, const LayerMap& map,
+                         ScratchMap& scratch) {
+  if constexpr (LayerMap::identity) {
+    (void)map;
+    (void)scratch;
+    multiply<Scalar>(grad, W, residual, -beta, Transposed::Lhs);
+  } else {
+    map.propagate_transposed(residual, scratch);
+    multiply<Scalar>(grad, W, scratch, -beta, Transposed::Lhs);
+  }
   for_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
       for (Index i = 0; i < a.rows(); ++i) grad(i, j) += nu * (a(i, j) - f(z(i, j)));
@@ -139,42 +165,58 @@ void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
 }
 
 /// \brief The a step (ALGORITHM.md §3.1, §3.2): one gradient step on
-/// g(a) = (beta/2)||T - W a||^2 + (nu/2)||a - f(z)||^2 with backtracking curvature.
+/// g(a) = (beta/2)||T - W a||^2 + (nu/2)||a - f(z)||^2 with backtracking curvature (with a layer
+/// map, W a S in place of W a: ALGORITHM.md §7).
 /// \param a activation (in/out).
 /// \param W the next layer's weights.
-/// \param residual on entry W a - T; destroyed.
+/// \param residual on entry T - W a; destroyed.
 /// \param product W a (in/out: kept equal to W times the new a).
 /// \param z the layer's pre-activation (f(z) is the proximity target).
 /// \param grad buffer of a's shape.
+/// \param map the layer map of the next layer.
+/// \param scratch buffer of the residual's shape (used only by a map that is not the identity).
+/// \param samples the sample reduction (||G||^2 and ||W G||^2 are sums over samples).
 template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
-          typename GradMap>
+          typename GradMap, typename LayerMap, typename ScratchMap, typename Reduction>
 BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W,
                                       ResidualMap& residual, ProductMap& product,
                                       const Matrix<Scalar>& z, const Activation& f, GradMap& grad,
-                                      Scalar beta, Scalar nu, const Backtracking<Scalar>& bt) {
+                                      Scalar beta, Scalar nu, const Backtracking<Scalar>& bt,
+                                      const LayerMap& map, ScratchMap& scratch,
+                                      const Reduction& samples) {
   BlockReport report;
-  activation_gradient(a, W, residual, z, f, grad, beta, nu);
-  const double g2 = sum_squares(grad);
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, map, scratch);
+  const double g2 = samples.sum(sum_squares(grad));
   if (g2 == 0) return report;
-  auto& step_product = residual;  // W G
-  multiply<Scalar>(step_product, W, grad, 1);
-  const double threshold = (double(beta) * sum_squares(step_product) + double(nu) * g2) / g2;
-  const Scalar c = accepted_curvature(bt, threshold, report);
-  if (report.hit_cap) return report;
-  const Scalar inv = Scalar(1) / c;
-  subtract_scaled(a, inv, grad);
-  subtract_scaled(product, inv, step_product);
+  multiply<Scalar>(residual, W, grad, 1);  // the residual is dead: W G
+  auto step = [&](auto& step_product) {    // W G, or W G S
+    const double threshold =
+        (double(beta) * samples.sum(sum_squares(step_product)) + double(nu) * g2) / g2;
+    const Scalar c = accepted_curvature(bt, threshold, report);
+    if (report.hit_cap) return;
+    const Scalar inv = Scalar(1) / c;
+    subtract_scaled(a, inv, grad);
+    subtract_scaled(product, inv, step_product);
+  };
+  if constexpr (LayerMap::identity) {
+    step(residual);
+  } else {
+    map.propagate(residual, scratch);
+    step(scratch);
+  }
   return report;
 }
 
 /// \brief The exact a update (cubic): a - (beta W^T W + nu I)^-1 grad, the minimiser of the a
-/// block. Arguments as activation_step_quadratic(); allocates.
+/// block. Arguments as activation_step_quadratic(); the dense layer map only (with S the block
+/// couples the samples and has no cheap closed form); no sum over samples; allocates.
 template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
           typename GradMap>
 BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, ResidualMap& residual,
                                   ProductMap& product, const Matrix<Scalar>& z, const Activation& f,
                                   GradMap& grad, Scalar beta, Scalar nu) {
-  activation_gradient(a, W, residual, z, f, grad, beta, nu);
+  DenseMap dense;
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, dense, residual);
   Matrix<Scalar> hessian(W.cols(), W.cols());
   hessian.setZero();
   hessian.template selfadjointView<Eigen::Lower>().rankUpdate(W.transpose(), beta);
@@ -197,28 +239,30 @@ void hidden_z_step(Matrix<Scalar>& z, const ProductMap& product, const Vector<Sc
 }
 
 /// \brief The b step (ALGORITHM.md §3.4): the exact column mean of T = z - W a (+ u / rho for
-/// the last layer; pass u = nullptr for hidden layers).
-template <typename Scalar, typename ProductMap>
+/// the last layer; pass u = nullptr for hidden layers) over the samples of every process.
+template <typename Scalar, typename ProductMap, typename Reduction>
 void bias_step(Vector<Scalar>& b, const Matrix<Scalar>& z, const ProductMap& product,
-               const Matrix<Scalar>* u, Scalar rho) {
-  const Scalar inv_n = Scalar(1) / Scalar(z.cols());
+               const Matrix<Scalar>* u, Scalar rho, const Reduction& samples) {
+  const Scalar inv_n = Scalar(1) / Scalar(samples.total_samples(z.cols()));
   b.setZero();
   for (Index j = 0; j < z.cols(); ++j) b += z.col(j) - product.col(j);
   if (u)
     for (Index j = 0; j < z.cols(); ++j) b += u->col(j) / rho;
+  samples.sum_entries(b);
   b *= inv_n;
 }
 
-/// \brief residual = W a + b 1^T - z (- u / rho when u is given): the residual W A - T of the
-/// block couplings of layer l (ALGORITHM.md §3.2, §3.5).
+/// \brief residual = z - (W a + b 1^T) (+ u / rho when u is given): the constraint residual r_l
+/// of layer l, shifted by the scaled dual on the last layer; it is T - W A for the blocks
+/// coupled to layer l (ALGORITHM.md §3.2, §3.5).
 template <typename Scalar, typename ProductMap, typename OutMap>
-void coupling_residual(OutMap& residual, const ProductMap& product, const Vector<Scalar>& b,
-                       const Matrix<Scalar>& z, const Matrix<Scalar>* u, Scalar rho) {
+void constraint_residual(OutMap& residual, const Matrix<Scalar>& z, const ProductMap& product,
+                         const Vector<Scalar>& b, const Matrix<Scalar>* u, Scalar rho) {
   const Scalar inv_rho = Scalar(1) / rho;
   for_column_blocks(z.rows(), z.cols(), [&](Index first, Index count) {
     auto out = residual.middleCols(first, count);
-    out = (product.middleCols(first, count).colwise() + b) - z.middleCols(first, count);
-    if (u) out -= inv_rho * u->middleCols(first, count);
+    out = z.middleCols(first, count) - (product.middleCols(first, count).colwise() + b);
+    if (u) out += inv_rho * u->middleCols(first, count);
   });
 }
 
