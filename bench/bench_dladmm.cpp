@@ -390,9 +390,11 @@ void BM_BiasStep(benchmark::State& state, Index width, Index samples) {
   product.noalias() = layer.W * problem.input(1);
   const double reference = gemm_rate<Scalar>(width, width, samples);
   const dladmm::LocalSamples local;
+  detail::BiasWorkspace ws;
+  ws.resize(b.size());
 
   const double seconds = time_each(state, [&] {
-                           detail::bias_step(b, z, product, no_dual<Scalar>(), pen.rho, local);
+                           detail::bias_step(b, z, product, no_dual<Scalar>(), pen.rho, local, ws);
                          }).seconds;
   benchmark::DoNotOptimize(b.data());
   const double per_step = flop::kBiasPerEntry * double(z.size());

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 using dladmm::Index;
@@ -77,7 +78,9 @@ TEMPLATE_TEST_CASE("bias step is the exact minimiser of its block", "[updates]",
   const Scalar rho = Scalar(0.5);
   for (const Matrix<Scalar>* dual : {static_cast<const Matrix<Scalar>*>(nullptr), &u}) {
     Vector<Scalar> b(n);
-    detail::bias_step(b, z, product, dual, rho, dladmm::LocalSamples());
+    detail::BiasWorkspace ws;
+    ws.resize(n);
+    detail::bias_step(b, z, product, dual, rho, dladmm::LocalSamples(), ws);
     // The block objective (beta/2)||T - b 1^T||^2 with T = z - W a (+ u / rho).
     auto objective = [&](const Vector<Scalar>& bias) {
       Matrix<Scalar> T = z - product;
@@ -98,6 +101,26 @@ TEMPLATE_TEST_CASE("bias step is the exact minimiser of its block", "[updates]",
       moved[i] += Scalar(1e-2);
       CHECK(objective(moved) > objective(b));
     }
+  }
+}
+
+TEST_CASE("bias step sums over samples in double", "[updates]") {
+  // 200,000 float samples around 1: a float running sum would lose about 1e-4 relative; the
+  // double block sums give the mean to float rounding.
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> noise(-0.25, 0.25);
+  const Index n = 3, N = 200000;
+  Matrix<float> z(n, N), product = Matrix<float>::Zero(n, N);
+  for (Index k = 0; k < z.size(); ++k) z.data()[k] = float(1 + noise(rng));
+  const Matrix<double> exact = z.cast<double>();
+  Vector<float> b(n);
+  detail::BiasWorkspace ws;
+  ws.resize(n);
+  detail::bias_step(b, z, product, static_cast<const Matrix<float>*>(nullptr), 1.0f,
+                    dladmm::LocalSamples(), ws);
+  for (Index i = 0; i < n; ++i) {
+    const double mean = exact.row(i).mean();
+    CHECK(std::abs(double(b[i]) - mean) <= 2 * std::numeric_limits<float>::epsilon() * mean);
   }
 }
 

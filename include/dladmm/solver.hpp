@@ -333,7 +333,7 @@ class Solver {
   // b_l (ALGORITHM.md §3.4).
   void update_bias(Index l) {
     detail::bias_step(m_problem->network().layer(l).b, m_problem->state().layer(l).z,
-                      m_products[std::size_t(l)], dual_term(l), rho(), samples());
+                      m_products[std::size_t(l)], dual_term(l), rho(), samples(), m_bias_ws);
   }
 
   // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve.
@@ -440,6 +440,7 @@ class Solver {
     m_output_target.resize(net.outputs(), n);
     m_previous_output.resize(net.outputs(), n);
     m_output_ws.resize(net.outputs(), n);
+    m_bias_ws.resize(net.max_width());
     m_figure_sums.assign(std::size_t(problem.figure_sums() + 1), 0.0);  // + the dual residual
     m_info = IterationInfo();
     m_info.layer_residuals.resize(std::size_t(layers));
@@ -481,6 +482,7 @@ class Solver {
   Vector<Scalar> m_residual, m_gradient, m_propagated;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
+  detail::BiasWorkspace m_bias_ws;
   std::vector<double> m_figure_sums;  // the sums over samples of the figures
   typename Problem::Loss::template Workspace<Scalar> m_output_ws;
   typename Problem::NetworkType::ForwardWorkspace m_forward;

@@ -238,18 +238,42 @@ void hidden_z_step(Matrix<Scalar>& z, const ProductMap& product, const Vector<Sc
   });
 }
 
+/// \brief Buffers of the b step: per column block partial sums, in double.
+struct BiasWorkspace {
+  Matrix<double> partials;  ///< rows x column_blocks partial row sums.
+  Vector<double> total;     ///< rows: the row sums.
+  /// \brief Sizes the buffers for biases of up to \p rows entries.
+  void resize(Index rows) {
+    partials.resize(rows, column_blocks);
+    total.resize(rows);
+  }
+};
+
 /// \brief The b step (ALGORITHM.md §3.4): the exact column mean of T = z - W a (+ u / rho for
-/// the last layer; pass u = nullptr for hidden layers) over the samples of every process.
+/// the last layer; pass u = nullptr for hidden layers) over the samples of every process. The
+/// row sums are taken in double over fixed column blocks (in parallel when large) and combined
+/// in block order, as every sum over samples is; \p ws must hold at least b.size() rows.
 template <typename Scalar, typename ProductMap, typename Reduction>
 void bias_step(Vector<Scalar>& b, const Matrix<Scalar>& z, const ProductMap& product,
-               const Matrix<Scalar>* u, Scalar rho, const Reduction& samples) {
-  const Scalar inv_n = Scalar(1) / Scalar(samples.total_samples(z.cols()));
-  b.setZero();
-  for (Index j = 0; j < z.cols(); ++j) b += z.col(j) - product.col(j);
-  if (u)
-    for (Index j = 0; j < z.cols(); ++j) b += u->col(j) / rho;
-  samples.sum_entries(b);
-  b *= inv_n;
+               const Matrix<Scalar>* u, Scalar rho, const Reduction& samples, BiasWorkspace& ws) {
+  const Index rows = z.rows();
+  const double inv_rho = 1.0 / double(rho);
+  const Index size = (z.cols() + column_blocks - 1) / column_blocks;
+  for_column_blocks(rows, z.cols(), [&](Index first, Index count) {
+    auto partial = ws.partials.col(first / size).head(rows);
+    partial.setZero();
+    for (Index j = first; j < first + count; ++j)
+      for (Index i = 0; i < rows; ++i)
+        partial[i] +=
+            double(z(i, j)) - double(product(i, j)) + (u ? double((*u)(i, j)) * inv_rho : 0.0);
+  });
+  auto total = ws.total.head(rows);
+  total.setZero();
+  const Index used = size > 0 ? (z.cols() + size - 1) / size : 0;
+  for (Index k = 0; k < used; ++k) total += ws.partials.col(k).head(rows);
+  samples.sum(total.data(), rows);
+  const double n = double(samples.total_samples(z.cols()));
+  for (Index i = 0; i < rows; ++i) b[i] = Scalar(total[i] / n);
 }
 
 /// \brief residual = z - (W a + b 1^T) (+ u / rho when u is given): the constraint residual r_l
