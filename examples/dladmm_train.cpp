@@ -182,15 +182,37 @@ struct OptionGroup {
   std::vector<OptionSpec> options;
 };
 
+/// An option whose value is stored as given in \p field (whose initial value is the default).
+OptionSpec string_option(std::string name, std::string value, std::string help,
+                         std::string Options::*field) {
+  return {std::move(name), std::move(value), std::move(help), Options().*field,
+          [field](Options& o, Text, Text text) { o.*field = text; }};
+}
+
 /// An option whose value is one of \p choices, stored in \p field (whose initial value is the
 /// default).
-OptionSpec choice(std::string name, std::string Options::*field, std::vector<std::string> choices,
-                  std::string help) {
+OptionSpec choice_option(std::string name, std::string Options::*field,
+                         std::vector<std::string> choices, std::string help) {
   std::string value = join(choices, "|");
   return {std::move(name), std::move(value), std::move(help), Options().*field,
           [field, choices](Options& o, Text option, Text text) {
             o.*field = one_of(option, text, choices);
           }};
+}
+
+/// An option whose value is an integer in [1, \p max], stored in \p field.
+OptionSpec count_option(std::string name, std::string value, std::string help,
+                        std::string default_value, int Options::*field, long max = 1 << 30) {
+  return {std::move(name), std::move(value), std::move(help), std::move(default_value),
+          [field, max](Options& o, Text option, Text text) {
+            o.*field = int(parse_integer(option, text, 1, max));
+          }};
+}
+
+/// An option without a value that sets \p field to \p value.
+OptionSpec flag_option(std::string name, std::string help, bool Options::*field, bool value) {
+  return {std::move(name), "", std::move(help), "",
+          [field, value](Options& o, Text, Text) { o.*field = value; }};
 }
 
 std::string usage();
@@ -199,29 +221,24 @@ std::string usage();
 const std::vector<OptionGroup>& option_table() {
   static const std::vector<OptionGroup> table{
       {"Data",
-       {choice("--data", &Options::data, {"fashion-mnist", "idx", "csv", "synthetic"}, ""),
-        {"--data-dir", "DIR", "folder with the four IDX files (.gz or raw)", kFashionMnistDir,
-         [](Options& o, Text, Text v) { o.data_dir = v; }},
-        {"--train-images", "F", "training images (--data idx)", "",
-         [](Options& o, Text, Text v) { o.train_images = v; }},
-        {"--train-labels", "F", "training labels (--data idx)", "",
-         [](Options& o, Text, Text v) { o.train_labels = v; }},
-        {"--test-images", "F", "test images (--data idx)", "",
-         [](Options& o, Text, Text v) { o.test_images = v; }},
-        {"--test-labels", "F", "test labels (--data idx)", "",
-         [](Options& o, Text, Text v) { o.test_labels = v; }},
-        {"--train", "F", "training set (--data csv)", "",
-         [](Options& o, Text, Text v) { o.train_csv = v; }},
-        {"--test", "F", "test set (--data csv; optional)", "",
-         [](Options& o, Text, Text v) { o.test_csv = v; }},
+       {choice_option("--data", &Options::data, {"fashion-mnist", "idx", "csv", "synthetic"}, ""),
+        string_option("--data-dir", "DIR", "folder with the four IDX files (.gz or raw)",
+                      &Options::data_dir),
+        string_option("--train-images", "F", "training images (--data idx)",
+                      &Options::train_images),
+        string_option("--train-labels", "F", "training labels (--data idx)",
+                      &Options::train_labels),
+        string_option("--test-images", "F", "test images (--data idx)", &Options::test_images),
+        string_option("--test-labels", "F", "test labels (--data idx)", &Options::test_labels),
+        string_option("--train", "F", "training set (--data csv)", &Options::train_csv),
+        string_option("--test", "F", "test set (--data csv; optional)", &Options::test_csv),
         {"--label-column", "first|last|N", "--data csv: the labels' field, N counted from 0",
          "last",
          [](Options& o, Text option, Text v) {
            if (v != "first" && v != "last") parse_integer(option, v, 0, 1 << 20);
            o.label_column = v;
          }},
-        {"--header", "", "the first row is a header (--data csv)", "",
-         [](Options& o, Text, Text) { o.header = true; }},
+        flag_option("--header", "the first row is a header (--data csv)", &Options::header, true),
         {"--train-limit", "N", "use only the first N training samples", "all; synthetic: 2000",
          [](Options& o, Text option, Text v) {
            o.train_limit = parse_integer(option, v, 1, 1L << 40);
@@ -230,8 +247,8 @@ const std::vector<OptionGroup>& option_table() {
          [](Options& o, Text option, Text v) {
            o.test_limit = parse_integer(option, v, 0, 1L << 40);
          }},
-        {"--standardize", "", "standardise features (train statistics)", "",
-         [](Options& o, Text, Text) { o.standardize = true; }}}},
+        flag_option("--standardize", "standardise features (train statistics)",
+                    &Options::standardize, true)}},
       {"Network and problem",
        {{"--hidden", "W,W,...", "hidden layer widths", "1000,1000",
          [](Options& o, Text option, Text v) {
@@ -240,58 +257,51 @@ const std::vector<OptionGroup>& option_table() {
              o.hidden.push_back(parse_integer(option, w, 1, 1 << 20));
            if (o.hidden.empty()) throw InputError(option + ": need at least one width");
          }},
-        choice("--activation", &Options::activation, choice_names(Activations{}), ""),
-        choice("--loss", &Options::loss, choice_names(Losses{}), "")}},
+        choice_option("--activation", &Options::activation, choice_names(Activations{}), ""),
+        choice_option("--loss", &Options::loss, choice_names(Losses{}), "")}},
       {"Solver",
-       {{"--iterations", "K", "total iterations: a resumed run goes on to K", "200",
-         [](Options& o, Text option, Text v) {
-           o.iterations = int(parse_integer(option, v, 1, 1 << 30));
-         }},
+       {count_option("--iterations", "K", "total iterations: a resumed run goes on to K", "200",
+                     &Options::iterations),
         {"--rho", "R", "initial rho", "1e-6",
          [](Options& o, Text option, Text v) { o.rho = parse_positive(option, v); }},
         {"--nu", "V", "nu", "tied to rho",
          [](Options& o, Text option, Text v) { o.nu = parse_positive(option, v); }},
-        {"--rho-schedule", kScheduleForms, "", "reference",
-         [](Options& o, Text, Text v) { o.schedule = v; }},
-        choice("--solver", &Options::solver, {"quadratic", "exact"},
-               "exact = cubic closed-form W and a updates"),
-        choice("--init", &Options::init, {"reference", "forward"},
-               "z_L = 2Y-1 (reference) or a forward pass"),
-        {"--no-rollback", "",
-         "keep no copy of the variables for rolling back a NaN iteration (saves one copy of W, "
-         "b, z, a, u)",
-         "", [](Options& o, Text, Text) { o.rollback = false; }},
-        choice("--scalar", &Options::scalar, choice_names(Scalars{}), ""),
-        {"--threads", "T", "threads of OpenMP and Eigen", "OpenMP's choice",
-         [](Options& o, Text option, Text v) {
-           o.threads = int(parse_integer(option, v, 1, 1024));
-         }},
+        string_option("--rho-schedule", kScheduleForms, "", &Options::schedule),
+        choice_option("--solver", &Options::solver, {"quadratic", "exact"},
+                      "exact = cubic closed-form W and a updates"),
+        choice_option("--init", &Options::init, {"reference", "forward"},
+                      "z_L = 2Y-1 (reference) or a forward pass"),
+        flag_option(
+            "--no-rollback",
+            "keep no copy of the variables for rolling back a NaN iteration (saves one copy of W, "
+            "b, z, a, u)",
+            &Options::rollback, false),
+        choice_option("--scalar", &Options::scalar, choice_names(Scalars{}), ""),
+        count_option("--threads", "T", "threads of OpenMP and Eigen", "OpenMP's choice",
+                     &Options::threads, 1024),
         {"--seed", "S", "seed of the initialisation and of synthetic data", "13",
          [](Options& o, Text option, Text v) {
            o.seed = (unsigned long long)parse_integer(option, v, 0, 1L << 62);
          }}}},
       {"Output",
-       {{"--history", "FILE.csv", "per-iteration figures (written as it goes)", "",
-         [](Options& o, Text, Text v) { o.history = v; }},
-        {"--checkpoint", "FILE",
-         "save the whole state at the end, on SIGINT or SIGTERM, on a numerical failure (the "
-         "last finite state) and every --checkpoint-every K iterations",
-         "", [](Options& o, Text, Text v) { o.checkpoint = v; }},
-        {"--checkpoint-every", "K", "also save it every K iterations", "0, never",
-         [](Options& o, Text option, Text v) {
-           o.checkpoint_every = int(parse_integer(option, v, 1, 1 << 30));
-         }},
-        {"--resume", "FILE",
-         "continue a saved run: give the same options as the saved run (--iterations may be "
-         "larger)",
-         "", [](Options& o, Text, Text v) { o.resume = v; }},
-        {"--eval-every", "K", "test-set evaluation period", "1",
-         [](Options& o, Text option, Text v) {
-           o.eval_every = int(parse_integer(option, v, 1, 1 << 30));
-         }},
+       {string_option("--history", "FILE.csv", "per-iteration figures (written as it goes)",
+                      &Options::history),
+        string_option(
+            "--checkpoint", "FILE",
+            "save the whole state at the end, on SIGINT or SIGTERM, on a numerical failure (the "
+            "last finite state) and every --checkpoint-every K iterations",
+            &Options::checkpoint),
+        count_option("--checkpoint-every", "K", "also save it every K iterations", "0, never",
+                     &Options::checkpoint_every),
+        string_option(
+            "--resume", "FILE",
+            "continue a saved run: give the same options as the saved run (--iterations may be "
+            "larger)",
+            &Options::resume),
+        count_option("--eval-every", "K", "test-set evaluation period", "1", &Options::eval_every),
         {"--time-limit", "SECONDS", "stop after this much wall time", "",
          [](Options& o, Text option, Text v) { o.time_limit = parse_positive(option, v); }},
-        {"--quiet", "", "no progress output", "", [](Options& o, Text, Text) { o.quiet = true; }},
+        flag_option("--quiet", "no progress output", &Options::quiet, true),
         {"--help", "", "this text (also -h)", "", [](Options&, Text, Text) {
            std::cout << usage();
            std::exit(0);
