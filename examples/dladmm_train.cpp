@@ -1,7 +1,7 @@
 // dladmm_train: trains a multilayer perceptron by dlADMM on Fashion-MNIST (default), IDX, CSV
-// or synthetic data, prints progress and a summary, and writes the history CSV.
+// or synthetic data, prints progress and a summary, and writes the history CSV and the model.
 // Exit status: 0 done, 2 bad arguments or bad input data, 3 numerical failure, 128 + signal
-// number when interrupted by SIGINT or SIGTERM (after saving the checkpoint and history).
+// number when interrupted by SIGINT or SIGTERM (after saving the checkpoint, model and history).
 #include <dladmm/callbacks.hpp>
 #include <dladmm/checkpoint.hpp>
 #include <dladmm/data/csv.hpp>
@@ -9,6 +9,7 @@
 #include <dladmm/data/idx.hpp>
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
+#include <dladmm/model_file.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -47,7 +48,7 @@ With no options: Fashion-MNIST from the Debian package dataset-fashion-mnist,
 
 const char* const kExitStatus =
     R"(Exit status: 0 done, 2 bad arguments or data, 3 numerical failure,
-130 / 143 interrupted by SIGINT / SIGTERM (after saving the checkpoint and history).
+130 / 143 interrupted by SIGINT / SIGTERM (after saving the checkpoint, model and history).
 )";
 
 /// A bad command line or bad input: one line on stderr, exit 2.
@@ -64,7 +65,7 @@ struct Options {
   std::vector<dladmm::Index> hidden{1000, 1000};
   std::string activation = "relu", loss = "cross_entropy", schedule = "reference";
   std::string solver = "quadratic", init = "reference", scalar = "float", history;
-  std::string checkpoint, resume;
+  std::string checkpoint, resume, save_model;
   std::vector<std::string> arguments;  // as given, for the resume message
   int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
   double rho = 1e-6, nu = -1, time_limit = 0;
@@ -298,6 +299,11 @@ const std::vector<OptionGroup>& option_table() {
             "continue a saved run: give the same options as the saved run (--iterations may be "
             "larger)",
             &Options::resume),
+        string_option(
+            "--save-model", "FILE",
+            "save the trained network (W, b, sizes, activation) at the end, on SIGINT or SIGTERM "
+            "and on a numerical failure (the last finite one; none with --no-rollback)",
+            &Options::save_model),
         count_option("--eval-every", "K", "test-set evaluation period", "1", &Options::eval_every),
         {"--time-limit", "SECONDS", "stop after this much wall time", "",
          [](Options& o, Text option, Text v) { o.time_limit = parse_positive(option, v); }},
@@ -365,6 +371,7 @@ Options parse(int argc, char** argv) {
     throw InputError("--checkpoint-every needs --checkpoint FILE");
   if (!o.history.empty()) check_writable("--history", o.history);
   if (!o.checkpoint.empty()) check_writable("--checkpoint", o.checkpoint);
+  if (!o.save_model.empty()) check_writable("--save-model", o.save_model);
   if (o.data == "idx" && (o.train_images.empty() || o.train_labels.empty() ||
                           o.test_images.empty() || o.test_labels.empty()))
     throw InputError(
@@ -585,9 +592,12 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     const dladmm::History kept = history_until(history, solver);
     dladmm::save_checkpoint(o.checkpoint, solver, &kept);
   }
+  const bool model_saved = !o.save_model.empty() && !poisoned;
+  if (model_saved) dladmm::save_model(o.save_model, problem.network());
+  const std::string model_message = model_saved ? ", model saved in " + o.save_model : "";
   if (g_stop_signal != 0) {
     std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
-              << " after iteration " << solver.iteration() << "; "
+              << " after iteration " << solver.iteration() << model_message << "; "
               << (o.checkpoint.empty() ? "no --checkpoint was given, so the run cannot be resumed"
                                        : "resume with: " + resume_command(o))
               << "\n";
@@ -598,15 +608,20 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     const int failed_iteration = poisoned ? result.iterations : result.iterations + 1;
     std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
               << failed_iteration;
-    if (poisoned)
+    if (poisoned) {
+      std::vector<std::string> unsaved;
+      if (!o.checkpoint.empty()) unsaved.push_back("checkpoint");
+      if (!o.save_model.empty()) unsaved.push_back("model");
       std::cerr << "; with --no-rollback the variables keep it"
-                << (o.checkpoint.empty() ? "" : ", so no checkpoint was saved");
-    else
+                << (unsaved.empty() ? "" : ", so no " + join(unsaved, " or ") + " was saved");
+    } else {
       std::cerr << "; the state is that of iteration " << result.iterations
-                << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint);
+                << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint) << model_message;
+    }
     std::cerr << "\n";
     return 3;
   }
+  if (model_saved && !o.quiet) std::cout << "dladmm_train: model saved in " << o.save_model << "\n";
   return 0;
 }
 
