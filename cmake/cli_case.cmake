@@ -2,11 +2,12 @@ cmake_minimum_required(VERSION 3.16)
 # One dladmm_train test case: runs PROGRAM with ARGS (|-separated; "@DIR@" stands for WORK_DIR
 # and "@BAD@" for DATA_DIR, the folder of malformed files tests/data/bad)
 # in a fresh WORK_DIR and checks the exit code EXPECT_CODE. With EXPECT_STDERR (a regex), stderr
-# must be exactly one line matching it. With HISTORY (a file name in WORK_DIR), the file must
-# start with the header of DESIGN.md; with MIN_TEST_ACCURACY, its last row's test accuracy must
-# reach it. NO_OUTPUT names a file that must not exist afterwards (nor may any *.ckpt or *.tmp
-# file). Files for bad-input cases are written first: bad.idx (wrong magic), ragged.csv,
-# text.csv (non-numeric), good.csv.
+# must be exactly one line matching it; with EXPECT_STDOUT (a regex), stdout must match it. With
+# HISTORY (a file name in WORK_DIR), the file must start with the header of DESIGN.md; with
+# MIN_TEST_ACCURACY, its last row's test accuracy must reach it. With MODEL (a file name in
+# WORK_DIR), the file must start with the model file's magic DLADMMMD. NO_OUTPUT names a file
+# that must not exist afterwards (nor may any *.ckpt or *.tmp file). Files for bad-input cases
+# are written first: bad.idx (wrong magic), ragged.csv, text.csv (non-numeric), good.csv.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 file(WRITE ${WORK_DIR}/bad.idx "this is not an IDX file at all")
@@ -29,6 +30,18 @@ if(DEFINED EXPECT_STDERR)
   endif()
   if(NOT err MATCHES "${EXPECT_STDERR}")
     message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}':\n${err}")
+  endif()
+endif()
+if(DEFINED EXPECT_STDOUT AND NOT out MATCHES "${EXPECT_STDOUT}")
+  message(FATAL_ERROR "stdout does not match '${EXPECT_STDOUT}':\n${out}")
+endif()
+if(DEFINED MODEL)
+  if(NOT EXISTS ${WORK_DIR}/${MODEL})
+    message(FATAL_ERROR "no model file ${MODEL}")
+  endif()
+  file(READ ${WORK_DIR}/${MODEL} magic LIMIT 8 HEX)  # as text, binary bytes would follow
+  if(NOT magic STREQUAL "444c41444d4d4d44")  # DLADMMMD
+    message(FATAL_ERROR "${MODEL} starts with bytes ${magic}, not the model magic DLADMMMD")
   endif()
 endif()
 if(DEFINED NO_OUTPUT)

@@ -1,7 +1,7 @@
 // dladmm_train: trains a multilayer perceptron by dlADMM on Fashion-MNIST (default), IDX, CSV
-// or synthetic data, prints progress and a summary, and writes the history CSV.
+// or synthetic data, prints progress and a summary, and writes the history CSV and the model.
 // Exit status: 0 done, 2 bad arguments or bad input data, 3 numerical failure, 128 + signal
-// number when interrupted by SIGINT or SIGTERM (after saving the checkpoint and history).
+// number when interrupted by SIGINT or SIGTERM (after saving the checkpoint, model and history).
 #include <dladmm/callbacks.hpp>
 #include <dladmm/checkpoint.hpp>
 #include <dladmm/data/csv.hpp>
@@ -9,6 +9,7 @@
 #include <dladmm/data/idx.hpp>
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
+#include <dladmm/model_file.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -16,12 +17,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -33,48 +36,19 @@
 namespace {
 
 const char* const kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+const char* const kScheduleForms = "reference|fixed|step:EVERY:FACTOR[:MAX]";
 
-const char* const kUsage = R"(usage: dladmm_train [options]
+const char* const kUsageIntro = R"(usage: dladmm_train [options]
 
 Trains a multilayer perceptron by dlADMM (ADMM without gradient descent).
 With no options: Fashion-MNIST from the Debian package dataset-fashion-mnist,
 784-1000-1000-10, 200 iterations, the reference implementation's settings.
 
-Data:
-  --data fashion-mnist|idx|csv|synthetic     default fashion-mnist
-  --data-dir DIR                             folder with the four IDX files (.gz or raw)
-  --train-images F --train-labels F --test-images F --test-labels F   (--data idx)
-  --train F [--test F] [--label-column first|last|N] [--header]       (--data csv)
-  --train-limit N  --test-limit N            use only the first N samples
-  --standardize                              standardise features (train statistics)
-Network and problem:
-  --hidden 1000,1000                         hidden layer widths
-  --activation relu|leaky_relu               default relu
-  --loss cross_entropy|squared               default cross_entropy
-Solver:
-  --iterations K                             total iterations (default 200)
-  --rho R                                    initial rho (default 1e-6)
-  --nu V                                     nu (default: tied to rho)
-  --rho-schedule reference|fixed|step:EVERY:FACTOR[:MAX]   default reference
-  --solver quadratic|exact                   exact = cubic closed-form W and a updates
-  --init reference|forward                   z_L = 2Y-1 (reference) or a forward pass
-  --no-rollback                              keep no copy of the variables for rolling back
-                                             a NaN iteration (saves one copy of W, b, z, a, u)
-  --scalar float|double  --threads T  --seed S
-Output:
-  --history FILE.csv                         per-iteration figures (written as it goes)
-  --checkpoint FILE                          save the whole state at the end, on SIGINT or
-                                             SIGTERM, on a numerical failure (the last
-                                             finite state) and every --checkpoint-every K
-  --checkpoint-every K                       iterations (default 0: only then)
-  --resume FILE                              continue a saved run: give the same options
-                                             as the saved run (--iterations may be larger)
-  --eval-every K                             test-set evaluation period (default 1)
-  --time-limit SECONDS                       stop after this much wall time
-  --quiet                                    no progress output
-  --help
-Exit status: 0 done, 2 bad arguments or data, 3 numerical failure,
-130 / 143 interrupted by SIGINT / SIGTERM (after saving the checkpoint and history).
+)";
+
+const char* const kExitStatus =
+    R"(Exit status: 0 done, 2 bad arguments or data, 3 numerical failure,
+130 / 143 interrupted by SIGINT / SIGTERM (after saving the checkpoint, model and history).
 )";
 
 /// A bad command line or bad input: one line on stderr, exit 2.
@@ -91,12 +65,51 @@ struct Options {
   std::vector<dladmm::Index> hidden{1000, 1000};
   std::string activation = "relu", loss = "cross_entropy", schedule = "reference";
   std::string solver = "quadratic", init = "reference", scalar = "float", history;
-  std::string checkpoint, resume;
+  std::string checkpoint, resume, save_model;
   std::vector<std::string> arguments;  // as given, for the resume message
   int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
   double rho = 1e-6, nu = -1, time_limit = 0;
   unsigned long long seed = 13;
 };
+
+/// A type as a value, for the generic lambdas of run().
+template <typename T>
+struct Type {
+  using type = T;
+};
+
+/// The types a command-line choice selects among; adding one is adding it here.
+template <typename... T>
+struct Types {};
+using Scalars = Types<float, double>;
+using Activations = Types<dladmm::Relu, dladmm::LeakyRelu>;
+using Losses = Types<dladmm::SoftmaxCrossEntropy, dladmm::SquaredError>;
+
+/// The command-line name of a choice: the scalar type's, or the activation's or loss's own.
+template <typename T>
+std::string choice_name() {
+  if constexpr (std::is_same_v<T, float>)
+    return "float";
+  else if constexpr (std::is_same_v<T, double>)
+    return "double";
+  else
+    return T::name();
+}
+
+template <typename... T>
+std::vector<std::string> choice_names(Types<T...>) {
+  return {choice_name<T>()...};
+}
+
+/// Returns f(Type<T>{}) for the T among the choices whose name is \p name.
+template <typename T, typename... More, typename F>
+int dispatch(Types<T, More...>, const std::string& name, F&& f) {
+  if (name == choice_name<T>()) return f(Type<T>{});
+  if constexpr (sizeof...(More) > 0)
+    return dispatch(Types<More...>{}, name, std::forward<F>(f));
+  else
+    throw std::logic_error("no choice named '" + name + "'");  // parse() checked the names
+}
 
 long parse_integer(const std::string& option, const std::string& text, long min, long max) {
   char* end = nullptr;
@@ -116,14 +129,16 @@ double parse_positive(const std::string& option, const std::string& text) {
   return value;
 }
 
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string text;
+  for (const std::string& part : parts) text += (text.empty() ? "" : sep) + part;
+  return text;
+}
+
 std::string one_of(const std::string& option, const std::string& text,
-                   std::initializer_list<const char*> choices) {
-  std::string list;
-  for (const char* c : choices) {
-    if (text == c) return text;
-    list += std::string(list.empty() ? "" : "|") + c;
-  }
-  throw InputError(option + ": expected " + list + ", got '" + text + "'");
+                   const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), text) != choices.end()) return text;
+  throw InputError(option + ": expected " + join(choices, "|") + ", got '" + text + "'");
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -153,112 +168,210 @@ void check_writable(const std::string& option, const std::string& path) {
                      (error ? std::strerror(error) : "unknown error") + ")");
 }
 
+using Text = const std::string&;
+
+/// One command-line option: its name, the placeholder of its value (empty for a flag), its
+/// help text and default (shown by --help), and the action that parses the value (given the
+/// option's name for the error messages) and stores it in Options.
+struct OptionSpec {
+  std::string name, value, help, default_value;
+  std::function<void(Options& o, Text option, Text value)> set;
+};
+
+struct OptionGroup {
+  std::string heading;
+  std::vector<OptionSpec> options;
+};
+
+/// An option whose value is stored as given in \p field (whose initial value is the default).
+OptionSpec string_option(std::string name, std::string value, std::string help,
+                         std::string Options::*field) {
+  return {std::move(name), std::move(value), std::move(help), Options().*field,
+          [field](Options& o, Text, Text text) { o.*field = text; }};
+}
+
+/// An option whose value is one of \p choices, stored in \p field (whose initial value is the
+/// default).
+OptionSpec choice_option(std::string name, std::string Options::*field,
+                         std::vector<std::string> choices, std::string help) {
+  std::string value = join(choices, "|");
+  return {std::move(name), std::move(value), std::move(help), Options().*field,
+          [field, choices](Options& o, Text option, Text text) {
+            o.*field = one_of(option, text, choices);
+          }};
+}
+
+/// An option whose value is an integer in [1, \p max], stored in \p field.
+OptionSpec count_option(std::string name, std::string value, std::string help,
+                        std::string default_value, int Options::*field, long max = 1 << 30) {
+  return {std::move(name), std::move(value), std::move(help), std::move(default_value),
+          [field, max](Options& o, Text option, Text text) {
+            o.*field = int(parse_integer(option, text, 1, max));
+          }};
+}
+
+/// An option without a value that sets \p field to \p value.
+OptionSpec flag_option(std::string name, std::string help, bool Options::*field, bool value) {
+  return {std::move(name), "", std::move(help), "",
+          [field, value](Options& o, Text, Text) { o.*field = value; }};
+}
+
+std::string usage();
+
+/// Every option of dladmm_train, in the order of --help.
+const std::vector<OptionGroup>& option_table() {
+  static const std::vector<OptionGroup> table{
+      {"Data",
+       {choice_option("--data", &Options::data, {"fashion-mnist", "idx", "csv", "synthetic"}, ""),
+        string_option("--data-dir", "DIR", "folder with the four IDX files (.gz or raw)",
+                      &Options::data_dir),
+        string_option("--train-images", "F", "training images (--data idx)",
+                      &Options::train_images),
+        string_option("--train-labels", "F", "training labels (--data idx)",
+                      &Options::train_labels),
+        string_option("--test-images", "F", "test images (--data idx)", &Options::test_images),
+        string_option("--test-labels", "F", "test labels (--data idx)", &Options::test_labels),
+        string_option("--train", "F", "training set (--data csv)", &Options::train_csv),
+        string_option("--test", "F", "test set (--data csv; optional)", &Options::test_csv),
+        {"--label-column", "first|last|N", "--data csv: the labels' field, N counted from 0",
+         "last",
+         [](Options& o, Text option, Text v) {
+           if (v != "first" && v != "last") parse_integer(option, v, 0, 1 << 20);
+           o.label_column = v;
+         }},
+        flag_option("--header", "the first row is a header (--data csv)", &Options::header, true),
+        {"--train-limit", "N", "use only the first N training samples", "all; synthetic: 2000",
+         [](Options& o, Text option, Text v) {
+           o.train_limit = parse_integer(option, v, 1, 1L << 40);
+         }},
+        {"--test-limit", "N", "use only the first N test samples", "all; synthetic: 500",
+         [](Options& o, Text option, Text v) {
+           o.test_limit = parse_integer(option, v, 0, 1L << 40);
+         }},
+        flag_option("--standardize", "standardise features (train statistics)",
+                    &Options::standardize, true)}},
+      {"Network and problem",
+       {{"--hidden", "W,W,...", "hidden layer widths", "1000,1000",
+         [](Options& o, Text option, Text v) {
+           o.hidden.clear();
+           for (const std::string& w : split(v, ','))
+             o.hidden.push_back(parse_integer(option, w, 1, 1 << 20));
+           if (o.hidden.empty()) throw InputError(option + ": need at least one width");
+         }},
+        choice_option("--activation", &Options::activation, choice_names(Activations{}), ""),
+        choice_option("--loss", &Options::loss, choice_names(Losses{}), "")}},
+      {"Solver",
+       {count_option("--iterations", "K", "total iterations: a resumed run goes on to K", "200",
+                     &Options::iterations),
+        {"--rho", "R", "initial rho", "1e-6",
+         [](Options& o, Text option, Text v) { o.rho = parse_positive(option, v); }},
+        {"--nu", "V", "nu", "tied to rho",
+         [](Options& o, Text option, Text v) { o.nu = parse_positive(option, v); }},
+        string_option("--rho-schedule", kScheduleForms, "", &Options::schedule),
+        choice_option("--solver", &Options::solver, {"quadratic", "exact"},
+                      "exact = cubic closed-form W and a updates"),
+        choice_option("--init", &Options::init, {"reference", "forward"},
+                      "z_L = 2Y-1 (reference) or a forward pass"),
+        flag_option(
+            "--no-rollback",
+            "keep no copy of the variables for rolling back a NaN iteration (saves one copy of W, "
+            "b, z, a, u)",
+            &Options::rollback, false),
+        choice_option("--scalar", &Options::scalar, choice_names(Scalars{}), ""),
+        count_option("--threads", "T", "threads of OpenMP and Eigen", "OpenMP's choice",
+                     &Options::threads, 1024),
+        {"--seed", "S", "seed of the initialisation and of synthetic data", "13",
+         [](Options& o, Text option, Text v) {
+           o.seed = (unsigned long long)parse_integer(option, v, 0, 1L << 62);
+         }}}},
+      {"Output",
+       {string_option("--history", "FILE.csv", "per-iteration figures (written as it goes)",
+                      &Options::history),
+        string_option(
+            "--checkpoint", "FILE",
+            "save the whole state at the end, on SIGINT or SIGTERM, on a numerical failure (the "
+            "last finite state) and every --checkpoint-every K iterations",
+            &Options::checkpoint),
+        count_option("--checkpoint-every", "K", "also save it every K iterations", "0, never",
+                     &Options::checkpoint_every),
+        string_option(
+            "--resume", "FILE",
+            "continue a saved run: give the same options as the saved run (--iterations may be "
+            "larger)",
+            &Options::resume),
+        string_option(
+            "--save-model", "FILE",
+            "save the trained network (W, b, sizes, activation) at the end, on SIGINT or SIGTERM "
+            "and on a numerical failure (the last finite one; none with --no-rollback)",
+            &Options::save_model),
+        count_option("--eval-every", "K", "test-set evaluation period", "1", &Options::eval_every),
+        {"--time-limit", "SECONDS", "stop after this much wall time", "",
+         [](Options& o, Text option, Text v) { o.time_limit = parse_positive(option, v); }},
+        flag_option("--quiet", "no progress output", &Options::quiet, true),
+        {"--help", "", "this text (also -h)", "", [](Options&, Text, Text) {
+           std::cout << usage();
+           std::exit(0);
+         }}}}};
+  return table;
+}
+
+/// The --help text: the options of the table under their headings, help in a column.
+std::string usage() {
+  constexpr std::size_t column = 45, width = 96;
+  std::string text = kUsageIntro;
+  for (const OptionGroup& group : option_table()) {
+    text += group.heading + ":\n";
+    for (const OptionSpec& spec : group.options) {
+      std::string line = "  " + spec.name + (spec.value.empty() ? "" : " " + spec.value);
+      std::string help = spec.help;
+      if (!spec.default_value.empty())
+        help = help.empty() ? "default: " + spec.default_value
+                            : help + " (default: " + spec.default_value + ")";
+      if (line.size() >= column - 1) {  // the help goes on the next line
+        text += line + "\n";
+        line.clear();
+      }
+      line.resize(column - 1, ' ');
+      for (const std::string& word : split(help, ' ')) {
+        if (line.size() + 1 + word.size() > width) {
+          text += line + "\n";
+          line.assign(column - 1, ' ');
+        }
+        line += " " + word;
+      }
+      text += line + "\n";
+    }
+  }
+  return text + kExitStatus;
+}
+
+const OptionSpec* find_option(const std::string& name) {
+  for (const OptionGroup& group : option_table())
+    for (const OptionSpec& spec : group.options)
+      if (spec.name == name) return &spec;
+  return nullptr;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   o.arguments.assign(argv + 1, argv + argc);
   for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
+    const std::string arg = std::strcmp(argv[i], "-h") == 0 ? "--help" : argv[i];
+    const OptionSpec* spec = find_option(arg);
+    if (!spec && arg.rfind("--", 0) != 0) throw InputError("unexpected argument '" + arg + "'");
+    if (!spec) throw InputError("unknown option '" + arg + "' (see --help)");
+    std::string value;
+    if (!spec->value.empty()) {
+      if (i + 1 >= argc) throw InputError(arg + ": missing value");
+      value = argv[++i];
     }
-    if (arg == "--quiet") {
-      o.quiet = true;
-      continue;
-    }
-    if (arg == "--header") {
-      o.header = true;
-      continue;
-    }
-    if (arg == "--standardize") {
-      o.standardize = true;
-      continue;
-    }
-    if (arg == "--no-rollback") {
-      o.rollback = false;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) throw InputError("unexpected argument '" + arg + "'");
-    static const char* const with_value[] = {
-        "--data",         "--data-dir",     "--train-images", "--train-labels",
-        "--test-images",  "--test-labels",  "--train",        "--test",
-        "--label-column", "--train-limit",  "--test-limit",   "--hidden",
-        "--activation",   "--loss",         "--iterations",   "--rho",
-        "--nu",           "--rho-schedule", "--solver",       "--init",
-        "--scalar",       "--threads",      "--seed",         "--history",
-        "--eval-every",   "--time-limit",   "--checkpoint",   "--checkpoint-every",
-        "--resume"};
-    if (std::find(std::begin(with_value), std::end(with_value), arg) == std::end(with_value))
-      throw InputError("unknown option '" + arg + "' (see --help)");
-    if (i + 1 >= argc) throw InputError(arg + ": missing value");
-    const std::string value = argv[++i];
-    if (arg == "--data")
-      o.data = one_of(arg, value, {"fashion-mnist", "idx", "csv", "synthetic"});
-    else if (arg == "--data-dir")
-      o.data_dir = value;
-    else if (arg == "--train-images")
-      o.train_images = value;
-    else if (arg == "--train-labels")
-      o.train_labels = value;
-    else if (arg == "--test-images")
-      o.test_images = value;
-    else if (arg == "--test-labels")
-      o.test_labels = value;
-    else if (arg == "--train")
-      o.train_csv = value;
-    else if (arg == "--test")
-      o.test_csv = value;
-    else if (arg == "--label-column") {
-      if (value != "first" && value != "last") parse_integer(arg, value, 0, 1 << 20);
-      o.label_column = value;
-    } else if (arg == "--train-limit")
-      o.train_limit = parse_integer(arg, value, 1, 1L << 40);
-    else if (arg == "--test-limit")
-      o.test_limit = parse_integer(arg, value, 0, 1L << 40);
-    else if (arg == "--hidden") {
-      o.hidden.clear();
-      for (const std::string& w : split(value, ','))
-        o.hidden.push_back(parse_integer(arg, w, 1, 1 << 20));
-      if (o.hidden.empty()) throw InputError(arg + ": need at least one width");
-    } else if (arg == "--activation")
-      o.activation = one_of(arg, value, {"relu", "leaky_relu"});
-    else if (arg == "--loss")
-      o.loss = one_of(arg, value, {"cross_entropy", "squared"});
-    else if (arg == "--iterations")
-      o.iterations = int(parse_integer(arg, value, 1, 1 << 30));
-    else if (arg == "--rho")
-      o.rho = parse_positive(arg, value);
-    else if (arg == "--nu")
-      o.nu = parse_positive(arg, value);
-    else if (arg == "--rho-schedule")
-      o.schedule = value;
-    else if (arg == "--solver")
-      o.solver = one_of(arg, value, {"quadratic", "exact"});
-    else if (arg == "--init")
-      o.init = one_of(arg, value, {"reference", "forward"});
-    else if (arg == "--scalar")
-      o.scalar = one_of(arg, value, {"float", "double"});
-    else if (arg == "--threads")
-      o.threads = int(parse_integer(arg, value, 1, 1024));
-    else if (arg == "--seed")
-      o.seed = (unsigned long long)parse_integer(arg, value, 0, 1L << 62);
-    else if (arg == "--history")
-      o.history = value;
-    else if (arg == "--eval-every")
-      o.eval_every = int(parse_integer(arg, value, 1, 1 << 30));
-    else if (arg == "--time-limit")
-      o.time_limit = parse_positive(arg, value);
-    else if (arg == "--checkpoint")
-      o.checkpoint = value;
-    else if (arg == "--checkpoint-every")
-      o.checkpoint_every = int(parse_integer(arg, value, 1, 1 << 30));
-    else  // --resume
-      o.resume = value;
+    spec->set(o, arg, value);
   }
   if (o.checkpoint_every > 0 && o.checkpoint.empty())
     throw InputError("--checkpoint-every needs --checkpoint FILE");
   if (!o.history.empty()) check_writable("--history", o.history);
   if (!o.checkpoint.empty()) check_writable("--checkpoint", o.checkpoint);
+  if (!o.save_model.empty()) check_writable("--save-model", o.save_model);
   if (o.data == "idx" && (o.train_images.empty() || o.train_labels.empty() ||
                           o.test_images.empty() || o.test_labels.empty()))
     throw InputError(
@@ -284,7 +397,7 @@ void apply_schedule(const Options& o, dladmm::Param<Scalar>& p) {
     p.rho_max = parts.size() == 4 ? Scalar(parse_positive("--rho-schedule MAX", parts[3]))
                                   : std::numeric_limits<Scalar>::max();
   } else {
-    throw InputError("--rho-schedule: expected reference|fixed|step:EVERY:FACTOR[:MAX], got '" +
+    throw InputError(std::string("--rho-schedule: expected ") + kScheduleForms + ", got '" +
                      o.schedule + "'");
   }
 }
@@ -479,9 +592,12 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     const dladmm::History kept = history_until(history, solver);
     dladmm::save_checkpoint(o.checkpoint, solver, &kept.rows);
   }
+  const bool model_saved = !o.save_model.empty() && !poisoned;
+  if (model_saved) dladmm::save_model(o.save_model, problem.network());
+  const std::string model_message = model_saved ? ", model saved in " + o.save_model : "";
   if (g_stop_signal != 0) {
     std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
-              << " after iteration " << solver.iteration() << "; "
+              << " after iteration " << solver.iteration() << model_message << "; "
               << (o.checkpoint.empty() ? "no --checkpoint was given, so the run cannot be resumed"
                                        : "resume with: " + resume_command(o))
               << "\n";
@@ -492,32 +608,36 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     const int failed_iteration = poisoned ? result.iterations : result.iterations + 1;
     std::cerr << "dladmm_train: numerical failure (a figure became NaN or infinite) in iteration "
               << failed_iteration;
-    if (poisoned)
+    if (poisoned) {
+      std::vector<std::string> unsaved;
+      if (!o.checkpoint.empty()) unsaved.push_back("checkpoint");
+      if (!o.save_model.empty()) unsaved.push_back("model");
       std::cerr << "; with --no-rollback the variables keep it"
-                << (o.checkpoint.empty() ? "" : ", so no checkpoint was saved");
-    else
+                << (unsaved.empty() ? "" : ", so no " + join(unsaved, " or ") + " was saved");
+    } else {
       std::cerr << "; the state is that of iteration " << result.iterations
-                << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint);
+                << (o.checkpoint.empty() ? "" : ", saved in " + o.checkpoint) << model_message;
+    }
     std::cerr << "\n";
     return 3;
   }
+  if (model_saved && !o.quiet) std::cout << "dladmm_train: model saved in " << o.save_model << "\n";
   return 0;
 }
 
-template <typename Scalar>
+/// Loads the data and trains with the scalar type, activation and loss the options name.
 int run(const Options& o) {
-  auto [train_set, test_set] = load<Scalar>(o);
-  const bool leaky = o.activation == "leaky_relu", squared = o.loss == "squared";
-  if (leaky && squared)
-    return train<Scalar, dladmm::LeakyRelu, dladmm::SquaredError>(o, std::move(train_set),
-                                                                  test_set);
-  if (leaky)
-    return train<Scalar, dladmm::LeakyRelu, dladmm::SoftmaxCrossEntropy>(o, std::move(train_set),
-                                                                         test_set);
-  if (squared)
-    return train<Scalar, dladmm::Relu, dladmm::SquaredError>(o, std::move(train_set), test_set);
-  return train<Scalar, dladmm::Relu, dladmm::SoftmaxCrossEntropy>(o, std::move(train_set),
-                                                                  test_set);
+  return dispatch(Scalars{}, o.scalar, [&](auto scalar) {
+    using Scalar = typename decltype(scalar)::type;
+    auto sets = load<Scalar>(o);
+    return dispatch(Activations{}, o.activation, [&](auto activation) {
+      return dispatch(Losses{}, o.loss, [&](auto loss) {
+        using Activation = typename decltype(activation)::type;
+        using Loss = typename decltype(loss)::type;
+        return train<Scalar, Activation, Loss>(o, std::move(sets.first), sets.second);
+      });
+    });
+  });
 }
 
 }  // namespace
@@ -531,7 +651,7 @@ int main(int argc, char** argv) {
     if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif
     if (o.threads > 0) Eigen::setNbThreads(o.threads);
-    return o.scalar == "double" ? run<double>(o) : run<float>(o);
+    return run(o);
   } catch (const std::exception& e) {
     std::cerr << "dladmm_train: " << e.what() << "\n";
     return 2;

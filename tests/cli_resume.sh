@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # dladmm_train checkpoints across processes: a run saved after K iterations and resumed in a
 # new process writes the same history (all columns but time_s) and the same final checkpoint
-# as one uninterrupted run; SIGINT and SIGTERM stop after the current iteration, save, print
-# how to resume and exit 128 + signal; bad resumes exit 2 with one line and change nothing.
+# as one uninterrupted run; SIGINT and SIGTERM stop after the current iteration, save the
+# checkpoint and model, print how to resume and exit 128 + signal; bad resumes exit 2 with one line and change nothing.
 # usage: cli_resume.sh PROGRAM WORK_DIR
 set -euo pipefail
 program=$1
@@ -72,9 +72,9 @@ expect_refusal "needs --checkpoint" "${common[@]}" --checkpoint-every 2
 for signal in INT TERM; do
   echo "== SIG$signal stops after the current iteration, saves and says how to resume"
   long=(--data synthetic --train-limit 4000 --test-limit 100 --hidden 64,64 --quiet)
-  rm -f sig.ckpt sig.csv
+  rm -f sig.ckpt sig.csv sig.model
   "$program" "${long[@]}" --iterations 100000 --checkpoint sig.ckpt --history sig.csv \
-    2>sig_err.txt &
+    --save-model sig.model 2>sig_err.txt &
   pid=$!
   for _ in $(seq 600); do
     [[ -s sig.csv ]] && break
@@ -88,8 +88,9 @@ for signal in INT TERM; do
   set -e
   [[ $signal == INT ]] && expected=130 || expected=143
   [[ $code -eq $expected ]] || fail "exit $code after SIG$signal, expected $expected"
-  grep -q "stopped by SIG$signal after iteration [0-9]*; resume with: dladmm_train .* --resume sig.ckpt" \
+  grep -q "stopped by SIG$signal after iteration [0-9]*, model saved in sig.model; resume with: dladmm_train .* --resume sig.ckpt" \
     sig_err.txt || fail "message: $(cat sig_err.txt)"
+  [[ $(head -c 8 sig.model) == DLADMMMD ]] || fail "sig.model is not a model file"
   done_iterations=$(($(wc -l <sig.csv) - 1))
   [[ $done_iterations -ge 1 ]] || fail "no iteration recorded"
   target=$((done_iterations + 2))
