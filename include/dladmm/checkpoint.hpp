@@ -65,9 +65,6 @@ std::uint32_t crc32_of(const Matrix<Scalar>& m) {
   return crc32_of(0, m.data(), std::size_t(m.size()) * sizeof(Scalar));
 }
 
-inline double activation_parameter(const Relu&) { return 0; }
-inline double activation_parameter(const LeakyRelu& activation) { return activation.alpha; }
-
 /// Writes the checkpoint's fields to a stream, keeping the running length and CRC-32.
 class CheckpointWriter {
  public:
@@ -255,7 +252,7 @@ void save_checkpoint(std::ostream& out, const std::string& name, const Solver<Pr
   w.value(detail::checkpoint_byte_order);
   w.value(std::uint32_t(sizeof(Scalar)));
   w.text(ProblemT::Activation::name());
-  w.value(detail::activation_parameter(net.activation()));
+  w.value(net.activation().parameter());
   w.text(ProblemT::Loss::name());
   w.value(std::uint64_t(net.sizes().size()));
   for (Index size : net.sizes()) w.value(std::int64_t(size));
@@ -414,7 +411,7 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
   const double activation_parameter = r.value<double>("activation parameter");
   const auto& net = problem.network();
   if (activation != ProblemT::Activation::name() ||
-      activation_parameter != detail::activation_parameter(net.activation()))
+      activation_parameter != net.activation().parameter())
     r.fail("activation " + activation + " (" + std::to_string(activation_parameter) +
            "), the problem has " + ProblemT::Activation::name());
   const std::string loss = r.text("loss");
