@@ -27,6 +27,7 @@
 #include "activation.hpp"
 #include "callbacks.hpp"
 #include "config.hpp"
+#include "detail/binary_io.hpp"  // crc32_of
 #include "param.hpp"
 #include "problem.hpp"
 #include "schedule.hpp"
@@ -48,22 +49,6 @@ namespace detail {
 constexpr char checkpoint_magic[8] = {'D', 'L', 'A', 'D', 'M', 'M', 'C', 'K'};
 constexpr std::uint32_t checkpoint_byte_order = 0x01020304;
 constexpr std::size_t checkpoint_trailer_bytes = 12;  // u64 content length, u32 CRC-32
-
-inline std::uint32_t crc32_of(std::uint32_t crc, const void* data, std::size_t bytes) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  while (bytes > 0) {  // zlib takes at most UINT_MAX bytes per call
-    const uInt chunk = uInt(std::min<std::size_t>(bytes, 1u << 30));
-    crc = std::uint32_t(::crc32(uLong(crc), p, chunk));
-    p += chunk;
-    bytes -= chunk;
-  }
-  return crc;
-}
-
-template <typename Scalar>
-std::uint32_t crc32_of(const Matrix<Scalar>& m) {
-  return crc32_of(0, m.data(), std::size_t(m.size()) * sizeof(Scalar));
-}
 
 /// Writes the checkpoint's fields to a stream, keeping the running length and CRC-32.
 class CheckpointWriter {
