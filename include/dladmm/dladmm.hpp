@@ -11,6 +11,7 @@
 #include "data/synthetic.hpp"
 #include "layer.hpp"
 #include "loss.hpp"
+#include "model_file.hpp"
 #include "network.hpp"
 #include "param.hpp"
 #include "problem.hpp"
