@@ -260,6 +260,15 @@ TEST_CASE("damaged, foreign or mismatched model files are refused", "[model_file
     });
     require_refused(dir.write("shape.model", damaged), "W of layer 1 is 6 x 9, expected 9 x 6");
   }
+  SECTION("a NaN or an infinity") {
+    for (float bad :
+         {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+      INFO("value " << bad);
+      // The last entry of b of layer 2, the last field before the trailer.
+      const auto damaged = reframed(bytes, [&](std::string& c) { put(c, c.size() - 4, bad); });
+      require_refused(dir.write("nan.model", damaged), "layer 2 holds a NaN or an infinity");
+    }
+  }
   SECTION("trailing bytes") {
     const auto damaged = reframed(bytes, [](std::string& c) { c += std::string(8, '\0'); });
     require_refused(dir.write("trailing.model", damaged), "8 trailing bytes");

@@ -114,7 +114,8 @@ void save_model(const std::string& path, const Network<Scalar, Activation>& netw
 /// \param name the file's name, for messages.
 /// \throws ModelFileError naming \p name and what is wrong: not a model file, another format
 /// version or byte order, another scalar type or activation, bad sizes, a matrix of the wrong
-/// shape, trailing bytes, truncation or damage.
+/// shape, a NaN or an infinity (save_model() never writes one), trailing bytes, truncation or
+/// damage.
 template <typename Scalar, typename Activation = Relu>
 Network<Scalar, Activation> load_model(std::istream& in, const std::string& name) {
   auto r = detail::open_frame<ModelFileError>(in, name, detail::model_magic, model_format_version,
@@ -158,6 +159,8 @@ Network<Scalar, Activation> load_model(std::istream& in, const std::string& name
     const std::string layer = " of layer " + std::to_string(l + 1);
     r.matrix_into(network.layer(l).W, "W" + layer);
     r.matrix_into(network.layer(l).b, "b" + layer);
+    if (!network.layer(l).W.allFinite() || !network.layer(l).b.allFinite())
+      r.fail("corrupted (layer " + std::to_string(l + 1) + " holds a NaN or an infinity)");
   }
   if (r.remaining() != 0)
     r.fail("corrupted (" + std::to_string(r.remaining()) + " trailing bytes after the last layer)");
