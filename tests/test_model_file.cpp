@@ -14,6 +14,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "temp_dir.hpp"
 
@@ -172,23 +173,23 @@ TEST_CASE("damaged, foreign or mismatched model files are refused", "[model_file
   const std::size_t count_at = parameter_at + 8, sizes_at = count_at + 8;
   const std::size_t first_w_at = sizes_at + 8 * sizes.size();
 
-  SECTION("missing file, directory, empty file") {
+  SECTION("missing file, directory, not a model file") {
     require_refused(dir.file("none.model"), "cannot open");
     require_refused(dir.str(), "is a directory");
-    require_refused(dir.write("empty.model", ""), "not a dladmm model file");
-  }
-  SECTION("wrong magic number") {
-    std::string damaged = bytes;
-    damaged[6] = 'C';
-    require_refused(dir.write("magic.model", damaged), "not a dladmm model file");
-    require_refused(dir.write("text.model", "hello, world\n"), "not a dladmm model file");
+    std::string checkpoint_magic = bytes;
+    checkpoint_magic.replace(0, 8, "DLADMMCK");
+    const std::pair<const char*, std::string> foreign[] = {{"empty.model", ""},
+                                                           {"short.model", bytes.substr(0, 5)},
+                                                           {"text.model", "hello, world\n"},
+                                                           {"checkpoint.model", checkpoint_magic}};
+    for (const auto& [name, content] : foreign)
+      require_refused(dir.write(name, content), "not a dladmm model file");
   }
   SECTION("truncated") {
-    for (std::size_t keep : {std::size_t(5), std::size_t(10), std::size_t(20), std::size_t(40),
-                             bytes.size() / 2, bytes.size() - 1}) {
+    for (std::size_t keep :
+         {std::size_t(10), std::size_t(20), std::size_t(40), bytes.size() / 2, bytes.size() - 1}) {
       INFO("first " << keep << " bytes");
-      require_refused(dir.write("cut.model", bytes.substr(0, keep)),
-                      keep < 8 ? "not a dladmm model file" : "truncated");
+      require_refused(dir.write("cut.model", bytes.substr(0, keep)), "truncated");
     }
   }
   SECTION("one flipped byte") {
