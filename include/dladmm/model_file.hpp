@@ -59,6 +59,14 @@ Activation model_activation(BinaryReader<ModelFileError>& r, const std::string& 
   return activation;
 }
 
+/// The number (from 1) of the first layer whose W or b holds a NaN or an infinity, or 0.
+template <typename Scalar, typename Activation>
+Index non_finite_layer(const Network<Scalar, Activation>& network) {
+  for (Index l = 0; l < network.num_layers(); ++l)
+    if (!network.layer(l).W.allFinite() || !network.layer(l).b.allFinite()) return l + 1;
+  return 0;
+}
+
 }  // namespace detail
 
 /// \brief Writes \p network (sizes, activation and its parameter, every W and b) to \p out as
@@ -72,10 +80,9 @@ Activation model_activation(BinaryReader<ModelFileError>& r, const std::string& 
 template <typename Scalar, typename Activation>
 void save_model(std::ostream& out, const std::string& name,
                 const Network<Scalar, Activation>& network) {
-  for (Index l = 0; l < network.num_layers(); ++l)
-    if (!network.layer(l).W.allFinite() || !network.layer(l).b.allFinite())
-      throw ModelFileError(name + ": not saved: layer " + std::to_string(l + 1) +
-                           " holds a NaN or an infinity");
+  if (const Index l = detail::non_finite_layer(network))
+    throw ModelFileError(name + ": not saved: layer " + std::to_string(l) +
+                         " holds a NaN or an infinity");
   detail::BinaryWriter w(out, detail::model_magic, model_format_version);
   w.value(detail::frame_byte_order);
   w.value(std::uint32_t(sizeof(Scalar)));
@@ -159,9 +166,9 @@ Network<Scalar, Activation> load_model(std::istream& in, const std::string& name
     const std::string layer = " of layer " + std::to_string(l + 1);
     r.matrix_into(network.layer(l).W, "W" + layer);
     r.matrix_into(network.layer(l).b, "b" + layer);
-    if (!network.layer(l).W.allFinite() || !network.layer(l).b.allFinite())
-      r.fail("corrupted (layer " + std::to_string(l + 1) + " holds a NaN or an infinity)");
   }
+  if (const Index l = detail::non_finite_layer(network))
+    r.fail("corrupted (layer " + std::to_string(l) + " holds a NaN or an infinity)");
   if (r.remaining() != 0)
     r.fail("corrupted (" + std::to_string(r.remaining()) + " trailing bytes after the last layer)");
   return network;
