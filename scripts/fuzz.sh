@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the three libFuzzer targets (IDX, CSV and checkpoint readers) side by side for SECONDS
-# each, over scratch copies of their seed corpora (fuzz/corpus/<name>), and fails on any
-# finding: crash, sanitizer report, leak, timeout (10 s per input) or out-of-memory (2 GB).
+# Runs the four libFuzzer targets (IDX, CSV, checkpoint and model file readers) side by side
+# for SECONDS each, over scratch copies of their seed corpora (fuzz/corpus/<name>), and fails on
+# any finding: crash, sanitizer report, leak, timeout (10 s per input) or out-of-memory (2 GB).
 # Prints the executions of each. usage: scripts/fuzz.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 build=$1
@@ -9,7 +9,7 @@ seconds=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-names=(idx csv checkpoint)
+names=(idx csv checkpoint model)
 pids=()
 for name in "${names[@]}"; do
   mkdir -p "$scratch/$name" "$scratch/artifacts_$name"

@@ -31,6 +31,8 @@ struct Relu {
 
   /// \brief A short name for messages and logs.
   static const char* name() { return "relu"; }
+  /// \brief The activation's parameter as stored in checkpoints and model files: 0 (none).
+  double parameter() const { return 0; }
 };
 
 /// \brief The leaky rectified linear unit f(x) = max(x, alpha x), 0 <= alpha < 1.
@@ -68,6 +70,9 @@ struct LeakyRelu {
 
   /// \brief A short name for messages and logs.
   static const char* name() { return "leaky_relu"; }
+  /// \brief The activation's parameter as stored in checkpoints and model files: the slope
+  /// alpha.
+  double parameter() const { return alpha; }
 };
 
 }  // namespace dladmm

@@ -40,9 +40,6 @@ namespace detail {
 
 constexpr char checkpoint_magic[8] = {'D', 'L', 'A', 'D', 'M', 'M', 'C', 'K'};
 
-inline double activation_parameter(const Relu&) { return 0; }
-inline double activation_parameter(const LeakyRelu& activation) { return activation.alpha; }
-
 using CheckpointReader = BinaryReader<CheckpointError>;
 
 /// The solver's private state that a checkpoint saves and restores.
@@ -295,7 +292,7 @@ void save_checkpoint(std::ostream& out, const std::string& name, const Solver<Pr
   w.value(detail::frame_byte_order);
   w.value(std::uint32_t(sizeof(Scalar)));
   w.text(ProblemT::Activation::name());
-  w.value(detail::activation_parameter(net.activation()));
+  w.value(net.activation().parameter());
   w.text(ProblemT::Loss::name());
   w.value(std::uint64_t(net.sizes().size()));
   for (Index size : net.sizes()) w.value(std::int64_t(size));
@@ -361,7 +358,7 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
   const double activation_parameter = r.value<double>("activation parameter");
   const auto& net = problem.network();
   if (activation != ProblemT::Activation::name() ||
-      activation_parameter != detail::activation_parameter(net.activation()))
+      activation_parameter != net.activation().parameter())
     r.fail("activation " + activation + " (" + std::to_string(activation_parameter) +
            "), the problem has " + ProblemT::Activation::name());
   const std::string loss = r.text("loss");

@@ -13,6 +13,7 @@
 #include "layer.hpp"
 #include "layer_map.hpp"
 #include "loss.hpp"
+#include "model_file.hpp"
 #include "network.hpp"
 #include "param.hpp"
 #include "problem.hpp"
