@@ -14,6 +14,7 @@
 #include <limits>
 #include <sstream>
 
+#include "same_run.hpp"
 #include "temp_dir.hpp"
 
 using dladmm::Index;
@@ -36,25 +37,6 @@ dladmm::Param<Scalar> resume_param(dladmm::RhoSchedule schedule) {
   p.rho_max = Scalar(1);
   p.product_refresh_every = 5;
   return p;
-}
-
-template <typename Scalar>
-void require_same_state(const dladmm::Problem<Scalar>& a, const dladmm::Problem<Scalar>& b) {
-  for (Index l = 0; l < a.network().num_layers(); ++l) {
-    INFO("layer " << l + 1);
-    REQUIRE(a.network().layer(l).W == b.network().layer(l).W);
-    REQUIRE(a.network().layer(l).b == b.network().layer(l).b);
-    REQUIRE(a.state().layer(l).z == b.state().layer(l).z);
-    REQUIRE(a.state().layer(l).a == b.state().layer(l).a);
-  }
-  REQUIRE(a.u() == b.u());
-}
-
-std::string csv_without_time(dladmm::History history) {
-  for (auto& row : history.rows) row.seconds = 0;
-  std::ostringstream out;
-  history.write_csv(out);
-  return out.str();
 }
 
 std::string read_bytes(const std::string& path) {

@@ -289,8 +289,7 @@ void save_checkpoint(std::ostream& out, const std::string& name, const Solver<Pr
   if (!finite) throw CheckpointError(name + ": not saved: the state holds a NaN or an infinity");
 
   detail::BinaryWriter w(out, detail::checkpoint_magic, checkpoint_format_version);
-  w.value(detail::frame_byte_order);
-  w.value(std::uint32_t(sizeof(Scalar)));
+  detail::write_value_format<Scalar>(w);
   w.text(ProblemT::Activation::name());
   w.value(net.activation().parameter());
   w.text(ProblemT::Loss::name());
@@ -345,15 +344,7 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
       in, name, detail::checkpoint_magic, checkpoint_format_version, "dladmm checkpoint");
 
   // The header, compared with the problem before anything is written.
-  if (r.value<std::uint32_t>("byte order") != detail::frame_byte_order)
-    r.fail("written on a machine of the other byte order");
-  const auto scalar_bytes = r.value<std::uint32_t>("scalar type");
-  if (scalar_bytes != sizeof(Scalar))
-    r.fail(std::string("holds ") +
-           (scalar_bytes == 4   ? "float"
-            : scalar_bytes == 8 ? "double"
-                                : "unknown") +
-           " values, the problem is " + (sizeof(Scalar) == 4 ? "float" : "double"));
+  detail::check_value_format<Scalar>(r, "the problem is");
   const std::string activation = r.text("activation");
   const double activation_parameter = r.value<double>("activation parameter");
   const auto& net = problem.network();

@@ -35,11 +35,6 @@ constexpr char model_magic[8] = {'D', 'L', 'A', 'D', 'M', 'M', 'M', 'D'};
 /// Largest layer size a model file may hold; anything above is taken for damage.
 constexpr std::int64_t model_max_size = std::numeric_limits<std::int32_t>::max();
 
-/// "float", "double" or "unknown", for \p bytes bytes per value.
-inline const char* scalar_type_name(std::uint32_t bytes) {
-  return bytes == 4 ? "float" : bytes == 8 ? "double" : "unknown";
-}
-
 /// The activation stored as \p name with \p parameter, as the program's type \p Activation.
 template <typename Activation>
 Activation model_activation(BinaryReader<ModelFileError>& r, const std::string& name,
@@ -84,8 +79,7 @@ void save_model(std::ostream& out, const std::string& name,
     throw ModelFileError(name + ": not saved: layer " + std::to_string(l) +
                          " holds a NaN or an infinity");
   detail::BinaryWriter w(out, detail::model_magic, model_format_version);
-  w.value(detail::frame_byte_order);
-  w.value(std::uint32_t(sizeof(Scalar)));
+  detail::write_value_format<Scalar>(w);
   w.text(Activation::name());
   w.value(network.activation().parameter());
   w.value(std::uint64_t(network.sizes().size()));
@@ -127,12 +121,7 @@ template <typename Scalar, typename Activation = Relu>
 Network<Scalar, Activation> load_model(std::istream& in, const std::string& name) {
   auto r = detail::open_frame<ModelFileError>(in, name, detail::model_magic, model_format_version,
                                               "dladmm model file");
-  if (r.value<std::uint32_t>("byte order") != detail::frame_byte_order)
-    r.fail("written on a machine of the other byte order");
-  const auto scalar_bytes = r.value<std::uint32_t>("scalar type");
-  if (scalar_bytes != sizeof(Scalar))
-    r.fail(std::string("holds ") + detail::scalar_type_name(scalar_bytes) +
-           " values, the program asked for " + detail::scalar_type_name(sizeof(Scalar)));
+  detail::check_value_format<Scalar>(r, "the program asked for");
   const std::string activation_name = r.text("activation");
   const double parameter = r.value<double>("activation parameter");
   const auto activation = detail::model_activation<Activation>(r, activation_name, parameter);

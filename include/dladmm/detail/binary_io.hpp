@@ -164,6 +164,32 @@ class BinaryReader {
   std::uint64_t m_remaining;
 };
 
+/// \brief "float", "double" or "unknown", for \p bytes bytes per value.
+inline const char* scalar_type_name(std::uint32_t bytes) {
+  return bytes == 4 ? "float" : bytes == 8 ? "double" : "unknown";
+}
+
+/// \brief Writes the first content fields of every frame: the byte-order marker and the size of
+/// the stored values.
+template <typename Scalar>
+void write_value_format(BinaryWriter& w) {
+  w.value(frame_byte_order);
+  w.value(std::uint32_t(sizeof(Scalar)));
+}
+
+/// \brief Reads and checks what write_value_format() wrote: the file must come from a machine of
+/// this byte order and hold \p Scalar values. \p wanted_by names the side that wants Scalar in
+/// the message ("the problem is", "the program asked for").
+template <typename Scalar, typename Error>
+void check_value_format(BinaryReader<Error>& r, const char* wanted_by) {
+  if (r.template value<std::uint32_t>("byte order") != frame_byte_order)
+    r.fail("written on a machine of the other byte order");
+  const auto scalar_bytes = r.template value<std::uint32_t>("scalar type");
+  if (scalar_bytes != sizeof(Scalar))
+    r.fail(std::string("holds ") + scalar_type_name(scalar_bytes) + " values, " + wanted_by + " " +
+           scalar_type_name(sizeof(Scalar)));
+}
+
 /// \brief Checks a whole frame before anything in it is parsed: the magic number, the format
 /// version, the trailer's length and the CRC-32. Leaves \p in just after the header and returns
 /// a reader over the content.
