@@ -13,3 +13,6 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+if(NOT EXISTS ${WORK_DIR}/prefix/share/doc/dladmm/LICENSE)
+  message(FATAL_ERROR "the install has no share/doc/dladmm/LICENSE")
+endif()

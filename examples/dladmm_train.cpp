@@ -574,6 +574,11 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))
               << "\n";
+  if (!o.quiet && solver.rho() <= Scalar(2 * Loss::lipschitz))
+    std::cout << "dladmm_train: rho " << solver.rho() << " is at most 2H = " << 2 * Loss::lipschitz
+              << ", below the regime where the objective provably falls: expect it to rise and "
+                 "the primal residual to stay large until rho grows (docs/USAGE.md, \"Getting "
+                 "good results\")\n";
   auto go = [&](auto&... callbacks) {
     return o.resume.empty() ? solver.minimize(problem, callbacks...) : solver.run(callbacks...);
   };

@@ -354,3 +354,52 @@ TEST_CASE("a checkpoint written by format version 1 still loads and resumes", "[
   CHECK(history.rows.size() == 5);
   CHECK(std::isfinite(history.rows.back().objective));
 }
+
+namespace {
+
+dladmm::Problem<double> resume_problem() {
+  const auto data = dladmm::make_synthetic<double>(8, 3, 150, 6);
+  return dladmm::Problem<double>(data.x, data.one_hot(), {10});
+}
+
+}  // namespace
+
+TEST_CASE("run_for continues a restored run by n iterations; minimize refuses to restart it",
+          "[checkpoint]") {
+  TempDir dir;
+  dladmm::Param<double> param;
+  param.max_iterations = 4;
+  auto first = resume_problem();
+  dladmm::Solver<dladmm::Problem<double>> saver(param);
+  dladmm::History saved;
+  saver.minimize(first, saved);
+  dladmm::save_checkpoint(dir.file("run.ckpt"), saver, &saved.rows);
+
+  auto whole = resume_problem();
+  param.max_iterations = 7;
+  dladmm::Solver<dladmm::Problem<double>> uninterrupted(param);
+  dladmm::History whole_history;
+  uninterrupted.minimize(whole, whole_history);
+
+  auto resumed = resume_problem();
+  dladmm::Solver<dladmm::Problem<double>> solver;  // the default limit, 200, plays no part
+  dladmm::History history;
+  dladmm::load_checkpoint(dir.file("run.ckpt"), resumed, solver, &history.rows);
+  CHECK_THROWS_WITH(solver.minimize(resumed), Catch::Contains("restored from a checkpoint at "
+                                                              "iteration 4") &&
+                                                  Catch::Contains("run_for"));
+  CHECK(solver.iteration() == 4);  // the refusal changed nothing
+  CHECK_THROWS_AS(solver.run_for(0), std::invalid_argument);
+  const dladmm::Result result = solver.run_for(3, history);
+  CHECK(result.iterations == 7);
+  CHECK(result.iterations_this_call == 3);
+  CHECK(result.status == dladmm::Status::IterationLimit);
+  CHECK(csv_without_time(history) == csv_without_time(whole_history));
+  require_same_state(resumed, whole);
+  // Two more, and init() first makes a fresh start deliberate.
+  CHECK(solver.run_for(2).iterations == 9);
+  solver.init(resumed);
+  CHECK(solver.iteration() == 0);
+  solver.set_max_iterations(2);
+  CHECK(solver.minimize(resumed).iterations == 2);
+}

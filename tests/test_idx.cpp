@@ -407,7 +407,9 @@ TEMPLATE_TEST_CASE("read_idx_folder finds the four MNIST files", "[data][idx]", 
                           Contains("missing t10k-labels-idx1-ubyte"));
 
   REQUIRE_THROWS_WITH(dladmm::read_idx_folder<TestType>(dir.file("absent")),
-                      Contains(dir.file("absent")) && Contains("not a directory"));
+                      Contains(dir.file("absent")) && Contains("does not exist"));
+  REQUIRE_THROWS_WITH(dladmm::read_idx_folder<TestType>(dir.file("train-images-idx3-ubyte.gz")),
+                      Contains("train-images-idx3-ubyte.gz") && Contains("is not a directory"));
 
   // A label above 9 is rejected because the folder reader fixes 10 classes.
   write_raw(dir.file("t10k-labels-idx1-ubyte"), label_file({9, 8, 10, 6}));

@@ -235,7 +235,8 @@ TEMPLATE_TEST_CASE("an absurd rho ends with NumericalIssue and no crash", "[solv
 TEST_CASE("mismatched dimensions throw with a clear message", "[solver]") {
   const Matrix<double> x = Matrix<double>::Ones(4, 10), y = Matrix<double>::Ones(3, 9);
   CHECK_THROWS_WITH((dladmm::Problem<double>(x, y, {5})),
-                    Catch::Contains("10 input samples but 9 target columns"));
+                    Catch::Contains("10 input samples but 9 target columns") &&
+                        Catch::Contains("features x samples"));
   CHECK_THROWS_AS((dladmm::Problem<double>(x, Matrix<double>::Ones(3, 10), {})),
                   std::invalid_argument);
   CHECK_THROWS_WITH((dladmm::Problem<double>(x, Matrix<double>::Ones(3, 10), {5, 0})),
@@ -334,4 +335,46 @@ TEMPLATE_TEST_CASE("the exact solver runs the same sweep", "[solver]", float, do
   for (std::size_t k = 1; k < history.rows.size(); ++k)
     CHECK(history.rows[k].objective <=
           history.rows[k - 1].objective + tol * (1 + std::abs(history.rows[k - 1].objective)));
+}
+
+namespace {
+
+dladmm::Problem<double> usage_problem() {
+  const auto data = dladmm::make_synthetic<double>(8, 3, 150, 6);
+  return dladmm::Problem<double>(data.x, data.one_hot(), {10});
+}
+
+}  // namespace
+
+TEST_CASE("predict_proba gives each column's softmax", "[solver]") {
+  auto problem = usage_problem();
+  dladmm::Solver<dladmm::Problem<double>> solver;
+  solver.set_max_iterations(5);
+  solver.minimize(problem);
+  const auto& net = problem.network();
+  const Matrix<double> logits = net.forward(problem.x());
+  const Matrix<double> proba = net.predict_proba(problem.x());
+  const dladmm::Labels labels = net.predict(problem.x());
+  REQUIRE(proba.rows() == 3);
+  REQUIRE(proba.cols() == problem.samples());
+  for (Index j = 0; j < proba.cols(); ++j) {
+    CHECK(std::abs(proba.col(j).sum() - 1.0) <= 1e-12);
+    CHECK(proba.col(j).minCoeff() >= 0);
+    Index best = 0;
+    proba.col(j).maxCoeff(&best);
+    CHECK(best == labels[j]);
+    const Eigen::ArrayXd e = logits.col(j).array().exp();
+    CHECK((proba.col(j).array() - e / e.sum()).abs().maxCoeff() <= 1e-12);
+  }
+}
+
+TEST_CASE("a held-out set of the wrong width is refused before the first iteration", "[solver]") {
+  auto problem = usage_problem();
+  const auto other = dladmm::make_synthetic<double>(9, 3, 20, 1);  // 9 features, not 8
+  const Matrix<double> x = other.x, y = other.one_hot();
+  dladmm::Evaluate<double> evaluate(x, y);
+  dladmm::Solver<dladmm::Problem<double>> solver;
+  CHECK_THROWS_WITH(solver.minimize(problem, evaluate),
+                    Catch::Contains("9 features") && Catch::Contains("takes 8 inputs"));
+  CHECK(solver.iteration() == 0);
 }

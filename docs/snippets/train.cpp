@@ -4,16 +4,19 @@
 #include <dladmm/dladmm.hpp>
 
 #include <iostream>
+#include <utility>
 
 int main() {
   using Scalar = float;
   const auto all = dladmm::make_synthetic<Scalar>(20, 5, 3000, /*seed=*/3);
-  const auto [train, test] = all.split(0.2, /*seed=*/3);
+  auto [train, test] = all.split(0.2, /*seed=*/3);
   const dladmm::Matrix<Scalar> test_y = test.one_hot();
 
-  // The problem owns the data (moved in), the network and the dual variable.
+  // The problem owns the data, the model and the training state. std::move hands the inputs
+  // over without a copy (passing train.x as it is would copy it: the set held twice).
   using Problem = dladmm::Problem<Scalar, dladmm::LeakyRelu, dladmm::SoftmaxCrossEntropy>;
-  Problem problem(train.x, train.one_hot(), {128, 64}, dladmm::LeakyRelu(0.05));
+  dladmm::Matrix<Scalar> train_y = train.one_hot();
+  Problem problem(std::move(train.x), std::move(train_y), {128, 64}, dladmm::LeakyRelu(0.05));
 
   // Parameters: the paper's step schedule for rho with nu fixed, 100 iterations.
   dladmm::Param<Scalar> param;

@@ -49,6 +49,19 @@ class Evaluate {
   /// \brief Refused: inputs and targets would dangle (keep them in named variables).
   Evaluate(Matrix<Scalar>&&, Matrix<Scalar>&&, int = 1) = delete;
 
+  /// \brief Checks, before the first iteration, that the held-out set fits the network.
+  /// \throws std::invalid_argument naming both shapes if x does not have n_0 rows or y n_L.
+  template <typename SolverT>
+  void begin(const SolverT& solver) {
+    const auto& net = solver.problem()->network();
+    if (m_x.rows() != net.inputs() || m_y.rows() != net.outputs())
+      throw std::invalid_argument("Evaluate: the held-out set has " + std::to_string(m_x.rows()) +
+                                  " features and " + std::to_string(m_y.rows()) +
+                                  " target rows, the network takes " +
+                                  std::to_string(net.inputs()) + " inputs and gives " +
+                                  std::to_string(net.outputs()) + " outputs");
+  }
+
   /// \brief Fills info.test_loss and info.test_accuracy every `every` iterations and at the
   /// last iteration.
   template <typename SolverT>

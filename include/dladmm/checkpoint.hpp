@@ -75,6 +75,7 @@ struct SolverAccess {
     const Index layers = solver.m_problem->network().num_layers();
     for (Index l = 1; l < layers; ++l) solver.propagate_input(l);
     solver.m_info.layer_residuals.resize(std::size_t(layers));  // record_figures writes them
+    solver.m_restored = true;
     if (solver.m_data_finite)
       solver.keep_last_finite();
     else

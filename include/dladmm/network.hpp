@@ -122,6 +122,21 @@ class Network {
     return labels;
   }
 
+  /// \brief Class probabilities: the softmax of each column of forward() (the model of the
+  /// SoftmaxCrossEntropy loss), n_L x N, every column summing to 1.
+  /// \throws std::invalid_argument as forward().
+  template <typename LayerMap = DenseMap>
+  Matrix<Scalar> predict_proba(const Eigen::Ref<const Matrix<Scalar>>& x,
+                               const LayerMap& map = LayerMap()) const {
+    Matrix<Scalar> out = forward(x, map);
+    for (Index j = 0; j < out.cols(); ++j) {
+      auto column = out.col(j).array();
+      column = (column - column.maxCoeff()).exp();
+      column /= column.sum();
+    }
+    return out;
+  }
+
   /// \brief Fraction of the columns of \p x whose predicted class equals \p labels.
   /// \throws std::invalid_argument if the sizes disagree.
   double accuracy(const Eigen::Ref<const Matrix<Scalar>>& x, const Labels& labels) const {

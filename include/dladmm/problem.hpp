@@ -185,8 +185,11 @@ class Problem {
     if (y.rows() < 1)
       throw std::invalid_argument("Problem: the targets have no rows (need n_L >= 1)");
     if (y.cols() != x.cols())
-      throw std::invalid_argument("Problem: " + std::to_string(x.cols()) + " input samples but " +
-                                  std::to_string(y.cols()) + " target columns");
+      throw std::invalid_argument(
+          "Problem: " + std::to_string(x.cols()) + " input samples but " +
+          std::to_string(y.cols()) +
+          " target columns (data are features x samples, one column per sample: a matrix with "
+          "one row per sample must be transposed)");
     if (hidden.empty()) throw std::invalid_argument("Problem: need at least one hidden layer");
     std::vector<Index> all{x.rows()};
     for (std::size_t l = 0; l < hidden.size(); ++l) {

@@ -82,6 +82,7 @@ class Solver {
   void init(Problem& problem) {
     check_param();
     attach(problem);
+    m_restored = false;
     auto& net = problem.network();
     auto& state = problem.state();
     const Index layers = net.num_layers();
@@ -181,9 +182,32 @@ class Solver {
   /// or a callback's stop. Callbacks may have any of the hooks `begin(const Solver&)`,
   /// `iteration(const Solver&, IterationInfo&)` (returning bool: true stops; or void) and
   /// `end(const Solver&, const Result&)`; they run in the order given.
+  /// \throws std::logic_error if the solver holds a run restored by load_checkpoint():
+  /// minimize() would start it again from scratch. Continue it with run() or run_for(), or call
+  /// init() first to start anew on purpose.
   template <typename... Callbacks>
   Result minimize(Problem& problem, Callbacks&&... callbacks) {
+    if (m_restored)
+      throw std::logic_error(
+          "Solver::minimize: this solver holds a run restored from a checkpoint at iteration " +
+          std::to_string(m_iteration) +
+          "; minimize() would start again from scratch: call run_for(n) or run() to continue "
+          "it, or init() first to start anew");
     init(problem);
+    return run(std::forward<Callbacks>(callbacks)...);
+  }
+
+  /// \brief run() for \p iterations more iterations: the iteration limit becomes iteration() +
+  /// \p iterations (Param::max_iterations counts from init(), a resumed run included).
+  /// \throws std::invalid_argument unless \p iterations >= 1; std::logic_error as run().
+  template <typename... Callbacks>
+  Result run_for(int iterations, Callbacks&&... callbacks) {
+    if (iterations < 1)
+      throw std::invalid_argument("Solver::run_for: iterations must be >= 1, got " +
+                                  std::to_string(iterations));
+    if (!m_problem)
+      throw std::logic_error("Solver::run_for: call init() or load_checkpoint() first");
+    set_max_iterations(m_iteration + iterations);
     return run(std::forward<Callbacks>(callbacks)...);
   }
 
@@ -474,6 +498,7 @@ class Solver {
   Status m_status = Status::Running;
   int m_iteration = 0;
   bool m_data_finite = true;
+  bool m_restored = false;  // restored by load_checkpoint(): minimize() would discard the run
   std::optional<RhoScheduler<Scalar>> m_schedule;
   std::vector<Matrix<Scalar>> m_products;  // W_l a_{l-1} (S), kept current by every W and a step
   std::vector<Matrix<Scalar>> m_mapped_inputs;      // a_{l-1} S: layer maps other than the identity

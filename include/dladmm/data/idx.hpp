@@ -350,7 +350,8 @@ Dataset<Scalar> read_idx(const std::string& images, const std::string& labels, i
 /// \param scale Factor applied to every pixel byte.
 /// \return The pair (training set, test set).
 /// \throws std::invalid_argument if scale is not finite.
-/// \throws std::runtime_error if dir is not a directory, if one of the four files is missing
+/// \throws std::runtime_error if dir does not exist or is not a directory, if one of the four files
+/// is missing
 ///         (the message names it), or on any error of read_idx().
 template <typename Scalar>
 std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& dir,
@@ -358,9 +359,10 @@ std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& d
                                                                            Scalar(255)) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw std::runtime_error("read_idx_folder: " + dir + ": not a directory");
-  }
+  if (!fs::exists(dir, ec))
+    throw std::runtime_error("read_idx_folder: " + dir + ": does not exist");
+  if (!fs::is_directory(dir, ec))
+    throw std::runtime_error("read_idx_folder: " + dir + ": is not a directory");
   auto locate = [&](const char* base) {
     const fs::path plain = fs::path(dir) / base;
     fs::path gz = plain;
