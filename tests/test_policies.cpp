@@ -55,7 +55,6 @@ Eigen::SparseMatrix<Scalar> random_sparse(Index n, int per_column, std::mt19937_
 // holding the copies side by side, which holds only if every sum over samples goes through the
 // reduction and no sum over parameters does.
 struct ReplicatedSamples {
-  static constexpr bool identity = false;
   int copies = 2;
   void sum(double* values, Index count) const {
     for (Index i = 0; i < count; ++i) values[i] *= copies;

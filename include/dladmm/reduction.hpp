@@ -17,9 +17,6 @@ namespace dladmm {
 /// A data-parallel reduction sums the partial results of every process, so that each process
 /// sees the same totals and takes the same decisions.
 struct LocalSamples {
-  /// \brief True if the operations do nothing (lets the solver skip work).
-  static constexpr bool identity = true;
-
   /// \brief Completes the partial sums \p values[0..count) in place.
   void sum(double* values, Index count) const {
     (void)values;
