@@ -259,7 +259,7 @@ TEMPLATE_TEST_CASE("step schedule and reference rule raise rho as specified", "[
   p.rho_step_every = 3;
   p.rho_factor = 10;
   p.rho_max = Scalar(1e-2);
-  dladmm::RhoScheduler<Scalar> step(p, 100);
+  dladmm::RhoScheduler<Scalar> step(p.schedule_settings(100));
   std::vector<Scalar> seen;
   for (int k = 1; k <= 9; ++k) {
     step.update(k, 0);
@@ -273,7 +273,7 @@ TEMPLATE_TEST_CASE("step schedule and reference rule raise rho as specified", "[
   p.rho_schedule = dladmm::RhoSchedule::Reference;
   p.rho = Scalar(1e-6);
   p.rho_max = Scalar(0.1);
-  dladmm::RhoScheduler<Scalar> wide(p, 100), narrow(p, 50);
+  dladmm::RhoScheduler<Scalar> wide(p.schedule_settings(100)), narrow(p.schedule_settings(50));
   for (double loss : {1.0, 0.9, 0.95, 0.97}) {  // two rises: not yet
     wide.update(0, loss);
     narrow.update(0, loss);

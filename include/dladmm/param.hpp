@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "schedule.hpp"
+
 namespace dladmm {
 
 /// \brief How the W and a blocks are solved (ALGORITHM.md §3.2, §3.5).
@@ -26,13 +28,6 @@ enum class Regularization {
   None,  ///< No regulariser (the reference implementation).
   L1,    ///< lambda * ||W||_1: soft-thresholding at lambda / c.
   L2     ///< (lambda / 2) * ||W||^2: W = (c W0 - G) / (c + lambda).
-};
-
-/// \brief How rho changes between iterations (ALGORITHM.md §4.1, §4.2).
-enum class RhoSchedule {
-  Fixed,     ///< rho stays at its initial value.
-  Step,      ///< rho *= rho_step_factor every rho_step_every iterations, up to rho_max.
-  Reference  ///< The reference implementation's adaptive rule (§4.2).
 };
 
 /// \brief All parameters of the dlADMM solver. Plain public fields with documented defaults;
@@ -118,6 +113,22 @@ struct Param {
   /// Reference schedule: when rho rises and every hidden layer is at least this wide, theta and
   /// tau are multiplied by rho_factor too. >= 0. Default 100.
   int curvature_scale_min_width = 100;
+
+  /// \brief The settings of the rho schedule (RhoScheduler) these parameters give, for a
+  /// network whose narrowest hidden layer has \p min_hidden_width units.
+  ScheduleSettings<Scalar> schedule_settings(Index min_hidden_width) const {
+    ScheduleSettings<Scalar> s;
+    s.kind = rho_schedule;
+    s.rho = rho;
+    s.theta = theta;
+    s.tau = tau;
+    s.step_every = rho_step_every;
+    s.factor = rho_factor;
+    s.max = rho_max;
+    s.patience = rho_patience;
+    s.scale_curvature = min_hidden_width >= curvature_scale_min_width;
+    return s;
+  }
 
   /// \brief Calls `visit(name, field)` for every field of \p self (a Param or const Param), in
   /// declaration order. Checkpoints save, load and compare the parameters through it.

@@ -8,9 +8,30 @@
 #include <vector>
 
 #include "config.hpp"
-#include "param.hpp"
 
 namespace dladmm {
+
+/// \brief How rho changes between iterations (ALGORITHM.md §4.1, §4.2).
+enum class RhoSchedule {
+  Fixed,     ///< rho stays at its initial value.
+  Step,      ///< rho *= rho_step_factor every rho_step_every iterations, up to rho_max.
+  Reference  ///< The reference implementation's adaptive rule (§4.2).
+};
+
+/// \brief What a RhoScheduler needs: the schedule, the start values and the rule's constants
+/// (Param::schedule_settings() fills them from the solver's parameters).
+template <typename Scalar>
+struct ScheduleSettings {
+  RhoSchedule kind = RhoSchedule::Reference;  ///< The schedule.
+  Scalar rho = Scalar(1e-6);                  ///< Initial rho.
+  Scalar theta = Scalar(1);                   ///< Initial start curvature of the W steps.
+  Scalar tau = Scalar(1);                     ///< Initial start curvature of the a steps.
+  int step_every = 100;                       ///< Step: raise rho every this many iterations.
+  Scalar factor = Scalar(10);                 ///< Step, Reference: factor of each raise.
+  Scalar max = Scalar(0.1);                   ///< Step, Reference: cap on rho.
+  int patience = 3;  ///< Reference: raise after the training loss rose this many times running.
+  bool scale_curvature = true;  ///< Reference: theta and tau rise with rho.
+};
 
 /// \brief The penalty rho and the curvature starts theta, tau as they change over a run.
 /// Plain state that a checkpoint can save and restore.
@@ -18,19 +39,17 @@ namespace dladmm {
 template <typename Scalar>
 class RhoScheduler {
  public:
-  /// \brief Starts from param.rho, param.theta and param.tau.
-  /// \param min_hidden_width the narrowest hidden layer (the Reference rule scales theta and
-  /// tau only if it is at least param.curvature_scale_min_width).
-  RhoScheduler(const Param<Scalar>& param, Index min_hidden_width)
-      : rho(param.rho),
-        theta(param.theta),
-        tau(param.tau),
-        m_kind(param.rho_schedule),
-        m_every(param.rho_step_every),
-        m_factor(param.rho_factor),
-        m_max(param.rho_max),
-        m_patience(param.rho_patience),
-        m_scale_curvature(min_hidden_width >= param.curvature_scale_min_width) {
+  /// \brief Starts from settings.rho, settings.theta and settings.tau.
+  explicit RhoScheduler(const ScheduleSettings<Scalar>& settings)
+      : rho(settings.rho),
+        theta(settings.theta),
+        tau(settings.tau),
+        m_kind(settings.kind),
+        m_every(settings.step_every),
+        m_factor(settings.factor),
+        m_max(settings.max),
+        m_patience(settings.patience),
+        m_scale_curvature(settings.scale_curvature) {
     losses.reserve(std::size_t(m_patience) + 2);
   }
 

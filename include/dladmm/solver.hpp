@@ -441,7 +441,7 @@ class Solver {
     m_status = Status::Running;
     auto& net = problem.network();
     const Index layers = net.num_layers(), n = problem.samples();
-    m_schedule.emplace(m_param, net.min_hidden_width());
+    m_schedule.emplace(m_param.schedule_settings(net.min_hidden_width()));
     m_data_finite = problem.reduction().all(problem.x().allFinite() && problem.y().allFinite());
     m_products.resize(std::size_t(layers));
     for (Index l = 0; l < layers; ++l) m_products[std::size_t(l)].resize(net.layer(l).units(), n);
