@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <dladmm/callbacks.hpp>
+#include <dladmm/param.hpp>
+#include <dladmm/solver.hpp>
 
 #include <sstream>
 #include <string>
@@ -29,4 +31,25 @@ inline std::string csv_without_time(dladmm::History history) {
   std::ostringstream out;
   history.write_csv(out);
   return out.str();
+}
+
+/// Runs \p a and \p b from init() with \p param and REQUIREs the same history (wall times
+/// aside) and the same final state, bit for bit; then calls \p more(solver_a, solver_b) for
+/// further checks.
+template <typename ProblemA, typename ProblemB, typename Scalar, typename More>
+void require_same_run(ProblemA& a, ProblemB& b, const dladmm::Param<Scalar>& param, More more) {
+  dladmm::Solver<ProblemA> solver_a(param);
+  dladmm::Solver<ProblemB> solver_b(param);
+  dladmm::History history_a, history_b;
+  solver_a.minimize(a, history_a);
+  solver_b.minimize(b, history_b);
+  REQUIRE(csv_without_time(history_a) == csv_without_time(history_b));
+  require_same_state(a, b);
+  more(solver_a, solver_b);
+}
+
+/// require_same_run() with no further check.
+template <typename ProblemA, typename ProblemB, typename Scalar>
+void require_same_run(ProblemA& a, ProblemB& b, const dladmm::Param<Scalar>& param) {
+  require_same_run(a, b, param, [](const auto&, const auto&) {});
 }

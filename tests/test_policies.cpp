@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "random_matrix.hpp"
 #include "same_run.hpp"
 
 using dladmm::Index;
@@ -19,14 +20,6 @@ using dladmm::Matrix;
 namespace detail = dladmm::detail;
 
 namespace {
-
-template <typename Scalar>
-Matrix<Scalar> random_matrix(Index rows, Index cols, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Matrix<Scalar> m(rows, cols);
-  for (Index k = 0; k < m.size(); ++k) m.data()[k] = Scalar(normal(rng));
-  return m;
-}
 
 template <typename Scalar>
 Eigen::SparseMatrix<Scalar> sparse_identity(Index n) {
@@ -87,15 +80,10 @@ TEMPLATE_TEST_CASE("S = I as a sparse layer map gives the dense map's results bi
   param.rho_max = Scalar(10);
   param.product_refresh_every = 5;
   param.max_iterations = 12;
-  dladmm::Solver<Dense> dense_solver(param);
-  dladmm::Solver<Sparse> sparse_solver(param);
-  dladmm::History dense_history, sparse_history;
-  dense_solver.minimize(dense, dense_history);
-  sparse_solver.minimize(sparse, sparse_history);
-  CHECK(csv_without_time(dense_history) == csv_without_time(sparse_history));
-  require_same_state(dense, sparse);
-  for (Index l = 0; l < dense.network().num_layers(); ++l)
-    CHECK(dense_solver.product(l) == sparse_solver.product(l));
+  require_same_run(dense, sparse, param, [&](const auto& dense_solver, const auto& sparse_solver) {
+    for (Index l = 0; l < dense.network().num_layers(); ++l)
+      CHECK(dense_solver.product(l) == sparse_solver.product(l));
+  });
   CHECK(dense.network().forward(data.x) == sparse.network().forward(data.x, sparse.layer_map()));
 }
 

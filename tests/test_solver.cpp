@@ -9,6 +9,8 @@
 #include <limits>
 #include <sstream>
 
+#include "descent.hpp"
+
 using dladmm::Index;
 using dladmm::Matrix;
 
@@ -21,41 +23,6 @@ dladmm::Problem<Scalar, Activation, Loss> small_problem(std::vector<Index> hidde
                                                         std::uint64_t seed = 2) {
   const auto data = dladmm::make_synthetic<Scalar>(10, 4, samples, seed);
   return dladmm::Problem<Scalar, Activation, Loss>(data.x, data.one_hot(), hidden);
-}
-
-// rho = nu fixed above 2H, z_L solved to a tight tolerance with the safe FISTA step: the
-// regime of ALGORITHM.md §5.3.
-template <typename Scalar>
-dladmm::Param<Scalar> descent_param(Scalar rho) {
-  dladmm::Param<Scalar> p;
-  p.rho = rho;
-  p.rho_schedule = dladmm::RhoSchedule::Fixed;
-  p.fista_step = Scalar(2);
-  p.fista_tolerance = Scalar(std::is_same<Scalar, float>::value ? 1e-4 : 1e-10);
-  p.fista_max_iterations = 5000;
-  p.primal_tolerance = p.dual_tolerance = 0;
-  p.max_iterations = 40;
-  return p;
-}
-
-template <typename ProblemT>
-void check_sufficient_descent(ProblemT problem, typename ProblemT::Scalar rho) {
-  using Scalar = typename ProblemT::Scalar;
-  dladmm::Solver<ProblemT> solver(descent_param<Scalar>(rho));
-  dladmm::History history;
-  solver.minimize(problem, history);
-  REQUIRE(history.rows.size() == 40);
-  const double tol = std::is_same<Scalar, float>::value ? 1e-4 : 1e-9;
-  // From the second iteration on, u = -grad R(z_L) holds and L_rho must not increase.
-  for (std::size_t k = 1; k < history.rows.size(); ++k) {
-    const double before = history.rows[k - 1].objective, after = history.rows[k].objective;
-    INFO("iteration " << history.rows[k].iteration << ": " << before << " -> " << after);
-    CHECK(after <= before + tol * (1 + std::abs(before)));
-  }
-  CHECK(history.rows.back().primal_residual < 1e-2 * history.rows.front().primal_residual);
-  // The figures from the kept products equal a computation from scratch.
-  const auto fresh = problem.figures(solver.rho(), solver.nu());
-  CHECK(fresh.augmented_lagrangian == Approx(history.rows.back().objective).epsilon(tol * 10));
 }
 
 }  // namespace

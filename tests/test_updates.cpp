@@ -10,20 +10,14 @@
 #include <limits>
 #include <random>
 
+#include "random_matrix.hpp"
+
 using dladmm::Index;
 using dladmm::Matrix;
 using dladmm::Vector;
 namespace detail = dladmm::detail;
 
 namespace {
-
-template <typename Scalar>
-Matrix<Scalar> random_matrix(Index rows, Index cols, std::mt19937_64& rng, double scale = 1) {
-  std::normal_distribution<double> normal(0.0, scale);
-  Matrix<Scalar> m(rows, cols);
-  for (Index k = 0; k < m.size(); ++k) m.data()[k] = Scalar(normal(rng));
-  return m;
-}
 
 // Tolerance relative to the magnitude of the compared figures.
 template <typename Scalar>

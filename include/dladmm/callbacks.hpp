@@ -5,6 +5,7 @@
 /// stops the run; or void) and `end(const Solver&, const Result&)`, found at compile time.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -81,6 +82,76 @@ class Evaluate {
   ForwardWorkspace<Scalar> m_buffers;
 };
 
+/// \brief Evaluates the network on some columns of the training problem itself, every \p every
+/// iterations (and at the last): a graph's validation and test nodes, whose forward pass needs
+/// the whole graph through the problem's layer map. Fills IterationInfo::val_loss / val_accuracy
+/// from the validation columns and test_loss / test_accuracy from the test columns (an empty
+/// list leaves its figures NaN). Put it before the callbacks that print or record them.
+/// \tparam Scalar float or double.
+template <typename Scalar>
+class EvaluateColumns {
+ public:
+  /// \param validation the validation columns; \param test the test columns (any order, kept
+  /// sorted); \param every evaluate every this many iterations (>= 1).
+  /// \throws std::invalid_argument if every < 1 or a list holds a duplicate.
+  EvaluateColumns(std::vector<Index> validation, std::vector<Index> test, int every = 1)
+      : m_validation(sorted(std::move(validation), "validation")),
+        m_test(sorted(std::move(test), "test")),
+        m_every(every) {
+    if (every < 1) throw std::invalid_argument("EvaluateColumns: every must be >= 1");
+  }
+
+  /// \brief Checks, before the first iteration, that every column is one of the problem's.
+  /// \throws std::invalid_argument naming the list and the column otherwise.
+  template <typename SolverT>
+  void begin(const SolverT& solver) {
+    const Index samples = solver.problem()->samples();
+    for (const auto* list : {&m_validation, &m_test})
+      if (!list->empty() && (list->front() < 0 || list->back() >= samples))
+        throw std::invalid_argument(
+            std::string("EvaluateColumns: ") + (list == &m_test ? "test" : "validation") +
+            " column " + std::to_string(list->front() < 0 ? list->front() : list->back()) +
+            " is outside the problem's " + std::to_string(samples) + " columns");
+  }
+
+  /// \brief Fills the validation and test figures every `every` iterations and at the last.
+  template <typename SolverT>
+  void iteration(const SolverT& solver, IterationInfo& info) {
+    const bool final_iteration = info.iteration >= solver.param().max_iterations;
+    if (info.iteration % m_every != 0 && !final_iteration) return;
+    const auto& problem = *solver.problem();
+    auto metrics = [&](const std::vector<Index>& columns) {
+      return problem.network().evaluate_columns(problem.loss(), problem.x(), problem.y(), columns,
+                                                m_buffers, problem.layer_map(),
+                                                problem.reduction());
+    };
+    if (!m_validation.empty()) {
+      const Metrics m = metrics(m_validation);
+      info.val_loss = m.loss;
+      info.val_accuracy = m.accuracy;
+    }
+    if (!m_test.empty()) {
+      const Metrics m = metrics(m_test);
+      info.test_loss = m.loss;
+      info.test_accuracy = m.accuracy;
+    }
+  }
+
+ private:
+  static std::vector<Index> sorted(std::vector<Index> columns, const char* which) {
+    std::sort(columns.begin(), columns.end());
+    const auto twice = std::adjacent_find(columns.begin(), columns.end());
+    if (twice != columns.end())
+      throw std::invalid_argument(std::string("EvaluateColumns: ") + which + " column " +
+                                  std::to_string(*twice) + " is given twice");
+    return columns;
+  }
+
+  std::vector<Index> m_validation, m_test;
+  int m_every;
+  ForwardWorkspace<Scalar> m_buffers;
+};
+
 /// \brief Formats a figure for logs: NaN as "-", else 6 significant digits.
 inline std::string format_figure(double value) {
   if (std::isnan(value)) return "-";
@@ -89,18 +160,21 @@ inline std::string format_figure(double value) {
   return out.str();
 }
 
-/// \brief Prints one line per iteration (iteration, objective, primal residual, rho, train and
-/// test accuracy, seconds) to a stream, every \p every iterations, and a summary at the end.
+/// \brief Prints one line per iteration (iteration, objective, primal residual, rho, train,
+/// validation if asked for, and test accuracy, seconds) to a stream, every \p every iterations,
+/// and a summary at the end.
 class PrintProgress {
  public:
-  /// \param out the stream (default std::cout); \param every print every this many iterations.
-  explicit PrintProgress(std::ostream& out = std::cout, int every = 1)
-      : m_out(out), m_every(every < 1 ? 1 : every) {}
+  /// \param out the stream (default std::cout); \param every print every this many iterations;
+  /// \param validation also print the validation accuracy (EvaluateColumns fills it).
+  explicit PrintProgress(std::ostream& out = std::cout, int every = 1, bool validation = false)
+      : m_out(out), m_every(every < 1 ? 1 : every), m_validation(validation) {}
 
   /// \brief Prints the column header.
   template <typename SolverT>
   void begin(const SolverT&) {
-    m_out << "iter  objective      primal_res    rho        train_acc  test_acc  seconds\n";
+    m_out << "iter  objective      primal_res    rho        train_acc  "
+          << (m_validation ? "val_acc    " : "") << "test_acc  seconds\n";
   }
 
   /// \brief Prints the line of this iteration.
@@ -108,10 +182,14 @@ class PrintProgress {
   void iteration(const SolverT&, IterationInfo& info) {
     if (info.iteration % m_every != 0) return;
     char line[256];
-    std::snprintf(line, sizeof line, "%4d  %-13s  %-12s  %-9s  %-9s  %-8s  %.3f\n", info.iteration,
-                  format_figure(info.objective).c_str(),
+    char validation[32] = "";
+    if (m_validation)
+      std::snprintf(validation, sizeof validation, "%-9s  ",
+                    format_figure(info.val_accuracy).c_str());
+    std::snprintf(line, sizeof line, "%4d  %-13s  %-12s  %-9s  %-9s  %s%-8s  %.3f\n",
+                  info.iteration, format_figure(info.objective).c_str(),
                   format_figure(info.primal_residual).c_str(), format_figure(info.rho).c_str(),
-                  format_figure(info.train_accuracy).c_str(),
+                  format_figure(info.train_accuracy).c_str(), validation,
                   format_figure(info.test_accuracy).c_str(), info.seconds);
     m_out << line << std::flush;
   }
@@ -136,6 +214,7 @@ class PrintProgress {
  private:
   std::ostream& m_out;
   int m_every;
+  bool m_validation;
 };
 
 /// \brief A progress bar redrawn in place (carriage return) for terminals, with the current
@@ -181,7 +260,8 @@ class History {
 
   /// \brief The CSV header: iteration,time_s,objective,primal_residual,rho,train_loss,
   /// train_accuracy,test_loss,test_accuracy, then dual_residual, nu, the backtracking and
-  /// FISTA counts, and r_1..r_L (squared residual of each layer).
+  /// FISTA counts, r_1..r_L (squared residual of each layer), and val_loss,val_accuracy if a
+  /// row has a validation figure (EvaluateColumns: graph runs).
   std::string csv_header() const {
     std::string header =
         "iteration,time_s,objective,primal_residual,rho,train_loss,train_accuracy,test_loss,"
@@ -189,7 +269,15 @@ class History {
         "backtrack_cap_hits,fista_iterations,fista_cap_hits";
     const std::size_t layers = rows.empty() ? 0 : rows.front().layer_residuals.size();
     for (std::size_t l = 0; l < layers; ++l) header += ",r" + std::to_string(l + 1);
+    if (has_validation()) header += ",val_loss,val_accuracy";
     return header;
+  }
+
+  /// \brief True if a row has a validation loss or accuracy.
+  bool has_validation() const {
+    return std::any_of(rows.begin(), rows.end(), [](const IterationInfo& r) {
+      return !std::isnan(r.val_loss) || !std::isnan(r.val_accuracy);
+    });
   }
 
   /// \brief Writes the CSV to \p out: the header and one row per recorded iteration; NaN
@@ -200,6 +288,7 @@ class History {
       out << ',';
       if (!std::isnan(v)) out << v;
     };
+    const bool validation = has_validation();
     for (const IterationInfo& r : rows) {
       out << r.iteration;
       for (double v : {r.seconds, r.objective, r.primal_residual, r.rho, r.train_loss,
@@ -208,6 +297,8 @@ class History {
       out << ',' << r.weight_backtracks << ',' << r.activation_backtracks << ','
           << r.backtrack_cap_hits << ',' << r.fista_iterations << ',' << r.fista_cap_hits;
       for (double v : r.layer_residuals) field(v);
+      if (validation)
+        for (double v : {r.val_loss, r.val_accuracy}) field(v);
       out << "\n";
     }
   }
@@ -240,7 +331,9 @@ class History {
 enum class Monitor {
   TestAccuracy,  ///< IterationInfo::test_accuracy (higher is better).
   TestLoss,      ///< IterationInfo::test_loss (lower is better).
-  TrainLoss      ///< IterationInfo::train_loss (lower is better).
+  TrainLoss,     ///< IterationInfo::train_loss (lower is better).
+  ValAccuracy,   ///< IterationInfo::val_accuracy (higher is better; EvaluateColumns).
+  ValLoss        ///< IterationInfo::val_loss (lower is better; EvaluateColumns).
 };
 
 /// \brief Stops the run when the monitored figure has not improved for \p patience
@@ -260,9 +353,11 @@ class EarlyStopping {
   /// \brief True (stop) once `patience` evaluations passed without improvement.
   template <typename SolverT>
   bool iteration(const SolverT&, IterationInfo& info) {
-    double value = m_monitor == Monitor::TestAccuracy ? -info.test_accuracy
-                   : m_monitor == Monitor::TestLoss   ? info.test_loss
-                                                      : info.train_loss;
+    double value = m_monitor == Monitor::TestAccuracy  ? -info.test_accuracy
+                   : m_monitor == Monitor::TestLoss    ? info.test_loss
+                   : m_monitor == Monitor::ValAccuracy ? -info.val_accuracy
+                   : m_monitor == Monitor::ValLoss     ? info.val_loss
+                                                       : info.train_loss;
     if (std::isnan(value)) return false;
     if (value < m_best - m_min_delta) {
       m_best = value;

@@ -34,7 +34,10 @@ struct CheckpointError : std::runtime_error {
 };
 
 /// \brief The checkpoint format version this library writes and reads.
-constexpr std::uint32_t checkpoint_format_version = 1;
+constexpr std::uint32_t checkpoint_format_version = 2;
+/// \brief The oldest checkpoint format version this library reads (version 1 has no validation
+/// figures; they read as NaN).
+constexpr std::uint32_t checkpoint_oldest_format_version = 1;
 
 namespace detail {
 
@@ -120,8 +123,9 @@ constexpr bool is_matrix_field = std::is_base_of<Eigen::PlainObjectBase<T>, T>::
 
 inline void write_info(BinaryWriter& w, const IterationInfo& r) {
   w.value(std::int64_t(r.iteration));
-  for (double v : {r.seconds, r.objective, r.primal_residual, r.dual_residual, r.rho, r.nu,
-                   r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy})
+  for (double v :
+       {r.seconds, r.objective, r.primal_residual, r.dual_residual, r.rho, r.nu, r.train_loss,
+        r.train_accuracy, r.test_loss, r.test_accuracy, r.val_loss, r.val_accuracy})
     w.value(v);
   for (int v : {r.weight_backtracks, r.activation_backtracks, r.backtrack_cap_hits,
                 r.fista_iterations, r.fista_cap_hits})
@@ -136,6 +140,8 @@ inline IterationInfo read_info(CheckpointReader& in) {
   for (double* v : {&r.seconds, &r.objective, &r.primal_residual, &r.dual_residual, &r.rho, &r.nu,
                     &r.train_loss, &r.train_accuracy, &r.test_loss, &r.test_accuracy})
     *v = in.value<double>("iteration figures");
+  if (in.version() >= 2)
+    for (double* v : {&r.val_loss, &r.val_accuracy}) *v = in.value<double>("iteration figures");
   for (int* v : {&r.weight_backtracks, &r.activation_backtracks, &r.backtrack_cap_hits,
                  &r.fista_iterations, &r.fista_cap_hits})
     *v = int(in.value<std::int64_t>("iteration figures"));
@@ -239,6 +245,26 @@ void read_param_field(CheckpointReader& in, const char* name, T& field) {
     field = T(in.value<std::int64_t>(name));
 }
 
+/// The fingerprints (CRC-32) of a problem's data: of X with the layer map's matrix, if any, and
+/// of Y with the loss columns, if restricted. For a dense map and a loss on every column they
+/// are the CRC-32 of X and Y alone, as format version 1 stored them.
+template <typename ProblemT>
+std::pair<std::uint32_t, std::uint32_t> data_fingerprints(const ProblemT& problem) {
+  std::uint32_t x_crc = crc32_of(problem.x());
+  if constexpr (!ProblemT::LayerMap::identity) {
+    const auto& s = problem.layer_map().matrix();  // compressed
+    x_crc = crc32_of(x_crc, s.outerIndexPtr(),
+                     std::size_t(s.outerSize() + 1) * sizeof(*s.outerIndexPtr()));
+    x_crc =
+        crc32_of(x_crc, s.innerIndexPtr(), std::size_t(s.nonZeros()) * sizeof(*s.innerIndexPtr()));
+    x_crc = crc32_of(x_crc, s.valuePtr(), std::size_t(s.nonZeros()) * sizeof(*s.valuePtr()));
+  }
+  std::uint32_t y_crc = crc32_of(problem.y());
+  const auto& columns = problem.loss_columns();
+  if (!columns.empty()) y_crc = crc32_of(y_crc, columns.data(), columns.size() * sizeof(Index));
+  return {x_crc, y_crc};
+}
+
 inline std::string shape_text(const std::vector<Index>& sizes) {
   std::string text;
   for (Index v : sizes) text += (text.empty() ? "" : "-") + std::to_string(v);
@@ -297,8 +323,9 @@ void save_checkpoint(std::ostream& out, const std::string& name, const Solver<Pr
   w.value(std::uint64_t(net.sizes().size()));
   for (Index size : net.sizes()) w.value(std::int64_t(size));
   w.value(std::int64_t(problem->samples()));
-  w.value(detail::crc32_of(problem->x()));
-  w.value(detail::crc32_of(problem->y()));
+  const auto fingerprints = detail::data_fingerprints(*problem);
+  w.value(fingerprints.first);
+  w.value(fingerprints.second);
 
   std::uint32_t fields = 0;
   Param<Scalar>::for_each_field(solver.param(), [&fields](const char*, const auto&) { ++fields; });
@@ -342,7 +369,8 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
                      Solver<ProblemT>& solver, std::vector<IterationInfo>* rows = nullptr) {
   using Scalar = typename ProblemT::Scalar;
   detail::CheckpointReader r = detail::open_frame<CheckpointError>(
-      in, name, detail::checkpoint_magic, checkpoint_format_version, "dladmm checkpoint");
+      in, name, detail::checkpoint_magic, checkpoint_format_version, "dladmm checkpoint",
+      checkpoint_oldest_format_version);
 
   // The header, compared with the problem before anything is written.
   detail::check_value_format<Scalar>(r, "the problem is");
@@ -369,8 +397,11 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
            std::to_string(problem.samples()));
   const auto x_crc = r.value<std::uint32_t>("data fingerprint");
   const auto y_crc = r.value<std::uint32_t>("data fingerprint");
-  if (x_crc != detail::crc32_of(problem.x()) || y_crc != detail::crc32_of(problem.y()))
-    r.fail("taken on different training data (the CRC-32 of X or Y differs)");
+  const auto fingerprints = detail::data_fingerprints(problem);
+  if (x_crc != fingerprints.first || y_crc != fingerprints.second)
+    r.fail(
+        "taken on different training data (the CRC-32 of X and the layer map's matrix, or of Y "
+        "and the loss columns, differs)");
 
   std::uint32_t fields = 0;
   Param<Scalar>::for_each_field(solver.param(), [&fields](const char*, const auto&) { ++fields; });

@@ -33,6 +33,8 @@ struct IterationInfo {
   double train_accuracy = nan;    ///< Training accuracy of that forward pass.
   double test_loss = nan;         ///< Filled by an evaluation callback, if any.
   double test_accuracy = nan;     ///< Filled by an evaluation callback, if any.
+  double val_loss = nan;          ///< Validation loss, filled by EvaluateColumns, if any.
+  double val_accuracy = nan;      ///< Validation accuracy, filled by EvaluateColumns, if any.
 };
 
 /// \brief What Solver::minimize() and Solver::run() return. `iterations` is the solver's

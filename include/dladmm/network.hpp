@@ -157,33 +157,29 @@ class Network {
   Metrics evaluate(const Loss& loss, const Eigen::Ref<const Matrix<Scalar>>& x,
                    const Eigen::Ref<const Matrix<Scalar>>& y, ForwardWorkspace& ws,
                    const LayerMap& map = LayerMap(), const Reduction& samples = Reduction()) const {
-    check_inputs(x, "Network::evaluate");
-    map.check_samples(x.cols(), "Network::evaluate");
-    if (y.rows() != outputs() || y.cols() != x.cols())
-      throw std::invalid_argument("Network::evaluate: targets are " + std::to_string(y.rows()) +
-                                  " x " + std::to_string(y.cols()) + ", expected " +
-                                  std::to_string(outputs()) + " x " + std::to_string(x.cols()));
-    double total = 0;
-    Index correct = 0;
-    const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(x.cols(), 1);
-    for (Index start = 0; start < x.cols(); start += step) {
-      const Index n = std::min(step, x.cols() - start);
-      const auto out = forward_chunk(x.middleCols(start, n), ws, map);
-      total += loss.template value<Scalar>(out, y.middleCols(start, n));
-      for (Index j = 0; j < n; ++j) {
-        Index predicted = 0, target = 0;
-        out.col(j).maxCoeff(&predicted);
-        y.col(start + j).maxCoeff(&target);
-        correct += predicted == target;
-      }
-    }
-    double sums[3] = {total, double(correct), double(x.cols())};  // one reduction
-    samples.sum(sums, 3);
-    Metrics metrics;
-    if (sums[2] == 0) return metrics;
-    metrics.loss = sums[0] / sums[2];
-    metrics.accuracy = sums[1] / sums[2];
-    return metrics;
+    check_targets(x, y, "Network::evaluate", map);
+    return evaluate_over(loss, x, y, nullptr, ws, map, samples);
+  }
+
+  /// \brief evaluate() over some columns only: a forward pass on every column of \p x (a
+  /// graph's layer map mixes them), then the mean loss and accuracy of the columns \p columns
+  /// (a graph's training, validation or test nodes), which must be sorted, distinct and in
+  /// [0, N). An empty list gives NaN figures.
+  /// \throws std::invalid_argument on mismatched dimensions or a bad column list.
+  template <typename Loss, typename LayerMap = DenseMap, typename Reduction = LocalSamples>
+  Metrics evaluate_columns(const Loss& loss, const Eigen::Ref<const Matrix<Scalar>>& x,
+                           const Eigen::Ref<const Matrix<Scalar>>& y,
+                           const std::vector<Index>& columns, ForwardWorkspace& ws,
+                           const LayerMap& map = LayerMap(),
+                           const Reduction& samples = Reduction()) const {
+    check_targets(x, y, "Network::evaluate_columns", map);
+    for (std::size_t k = 0; k < columns.size(); ++k)
+      if (columns[k] < 0 || columns[k] >= x.cols() || (k > 0 && columns[k] <= columns[k - 1]))
+        throw std::invalid_argument(
+            "Network::evaluate_columns: the columns must be sorted, distinct and in [0, " +
+            std::to_string(x.cols()) + "); entry " + std::to_string(k) + " is " +
+            std::to_string(columns[k]));
+    return evaluate_over(loss, x, y, &columns, ws, map, samples);
   }
 
   /// \brief evaluate() with its own buffers.
@@ -199,6 +195,58 @@ class Network {
     if (x.rows() != inputs())
       throw std::invalid_argument(std::string(where) + ": input has " + std::to_string(x.rows()) +
                                   " rows, the network expects " + std::to_string(inputs()));
+  }
+
+  template <typename LayerMap>
+  void check_targets(const Eigen::Ref<const Matrix<Scalar>>& x,
+                     const Eigen::Ref<const Matrix<Scalar>>& y, const char* where,
+                     const LayerMap& map) const {
+    check_inputs(x, where);
+    map.check_samples(x.cols(), where);
+    if (y.rows() != outputs() || y.cols() != x.cols())
+      throw std::invalid_argument(std::string(where) + ": targets are " + std::to_string(y.rows()) +
+                                  " x " + std::to_string(y.cols()) + ", expected " +
+                                  std::to_string(outputs()) + " x " + std::to_string(x.cols()));
+  }
+
+  // The metrics of the columns listed in \p columns (sorted), or of every column if null.
+  template <typename Loss, typename LayerMap, typename Reduction>
+  Metrics evaluate_over(const Loss& loss, const Eigen::Ref<const Matrix<Scalar>>& x,
+                        const Eigen::Ref<const Matrix<Scalar>>& y,
+                        const std::vector<Index>* columns, ForwardWorkspace& ws,
+                        const LayerMap& map, const Reduction& samples) const {
+    double total = 0;
+    Index correct = 0, counted = 0;
+    std::size_t next = 0;  // the first listed column not yet counted
+    const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(x.cols(), 1);
+    for (Index start = 0; start < x.cols(); start += step) {
+      const Index n = std::min(step, x.cols() - start);
+      const auto out = forward_chunk(x.middleCols(start, n), ws, map);
+      auto count = [&](Index j) {  // column j of the chunk
+        Index predicted = 0, target = 0;
+        out.col(j).maxCoeff(&predicted);
+        y.col(start + j).maxCoeff(&target);
+        correct += predicted == target;
+        ++counted;
+      };
+      if (!columns) {
+        total += loss.template value<Scalar>(out, y.middleCols(start, n));
+        for (Index j = 0; j < n; ++j) count(j);
+        continue;
+      }
+      for (; next < columns->size() && (*columns)[next] < start + n; ++next) {
+        const Index j = (*columns)[next] - start;
+        total += loss.template value<Scalar>(out.col(j), y.col(start + j));
+        count(j);
+      }
+    }
+    double sums[3] = {total, double(correct), double(counted)};  // one reduction
+    samples.sum(sums, 3);
+    Metrics metrics;
+    if (sums[2] == 0) return metrics;
+    metrics.loss = sums[0] / sums[2];
+    metrics.accuracy = sums[1] / sums[2];
+    return metrics;
   }
 
   // Forward pass of the columns of x (at most `chunk` unless the map mixes columns); returns a

@@ -4,6 +4,7 @@
 /// the augmented Lagrangian and the residuals (ALGORITHM.md §1.4).
 #pragma once
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,10 @@ struct Figures {
 /// variables (TrainingState: z, a and the dual u of the last layer's linear constraint), and
 /// two policies: the layer map (how z_l depends on W_l and a_{l-1}) and the sample reduction
 /// (how sums over samples are completed when the samples are split across processes).
+///
+/// The loss covers every column of z_L unless set_loss_columns() restricts it to some (the
+/// labelled nodes of a semi-supervised graph problem, ALGORITHM.md §7); the constraints, the
+/// dual and the residuals always cover every column.
 /// \tparam ScalarT float or double.
 /// \tparam ActivationT Relu or LeakyRelu.
 /// \tparam LossT SoftmaxCrossEntropy or SquaredError.
@@ -99,6 +104,63 @@ class Problem {
   /// \brief The sample reduction.
   const Reduction& reduction() const { return m_samples; }
 
+  /// \brief Restricts the loss R to the columns \p columns of z_L (the labelled samples, such
+  /// as a graph's training nodes); the other columns of Y are then never read. Call it before
+  /// Solver::init(). The columns are kept sorted.
+  /// \throws std::invalid_argument if \p columns is empty or holds a duplicate or an index
+  /// outside [0, N).
+  void set_loss_columns(std::vector<Index> columns) {
+    if (columns.empty())
+      throw std::invalid_argument("Problem::set_loss_columns: no column (the loss needs one)");
+    std::sort(columns.begin(), columns.end());
+    if (columns.front() < 0 || columns.back() >= samples())
+      throw std::invalid_argument(
+          "Problem::set_loss_columns: column " +
+          std::to_string(columns.front() < 0 ? columns.front() : columns.back()) +
+          " is outside [0, " + std::to_string(samples()) + ")");
+    const auto twice = std::adjacent_find(columns.begin(), columns.end());
+    if (twice != columns.end())
+      throw std::invalid_argument("Problem::set_loss_columns: column " + std::to_string(*twice) +
+                                  " is given twice");
+    m_loss_columns = std::move(columns);
+    m_loss_targets.resize(m_y.rows(), loss_samples());
+    gather_loss_columns(m_y, m_loss_targets);
+  }
+  /// \brief True unless set_loss_columns() restricted the loss.
+  bool loss_on_every_column() const { return m_loss_columns.empty(); }
+  /// \brief The columns the loss covers (sorted); empty when it covers every column.
+  const std::vector<Index>& loss_columns() const { return m_loss_columns; }
+  /// \brief Number of columns the loss covers.
+  Index loss_samples() const {
+    return loss_on_every_column() ? samples() : Index(m_loss_columns.size());
+  }
+  /// \brief The targets of the loss columns, n_L x loss_samples() (Y itself when the loss
+  /// covers every column).
+  const Matrix<Scalar>& loss_targets() const {
+    return loss_on_every_column() ? m_y : m_loss_targets;
+  }
+  /// \brief Copies the loss columns of \p full (N columns) into \p out (loss_samples()
+  /// columns, sized by the caller).
+  template <typename Full, typename Out>
+  void gather_loss_columns(const Full& full, Out& out) const {
+    if (loss_on_every_column()) {
+      out = full;
+      return;
+    }
+    for (std::size_t k = 0; k < m_loss_columns.size(); ++k)
+      out.col(Index(k)) = full.col(m_loss_columns[k]);
+  }
+  /// \brief Writes \p part (loss_samples() columns) into the loss columns of \p full.
+  template <typename Part, typename Full>
+  void scatter_loss_columns(const Part& part, Full& full) const {
+    if (loss_on_every_column()) {
+      full = part;
+      return;
+    }
+    for (std::size_t k = 0; k < m_loss_columns.size(); ++k)
+      full.col(m_loss_columns[k]) = part.col(Index(k));
+  }
+
   /// \brief The input of layer l (0-based): X for l = 0, else a_{l-1}.
   const Matrix<Scalar>& input(Index l) const { return l == 0 ? m_x : m_state.layer(l - 1).a; }
 
@@ -116,13 +178,22 @@ class Problem {
   Index figure_sums() const { return 1 + 2 * m_network.num_layers(); }
 
   /// \brief This process's part of the sums over samples of the augmented Lagrangian, given the
-  /// products W_l a_{l-1} of every layer (after the layer map): sums[0] = R(z_L; Y), then per
-  /// layer l, sums[1 + 2l] = ||r_l||^2 and sums[2 + 2l] = ||a_l - f(z_l)||^2 for hidden layers
-  /// or <u, r_L> for the last. Allocates nothing.
+  /// products W_l a_{l-1} of every layer (after the layer map): sums[0] = R(z_L; Y) over the
+  /// loss columns, then per layer l, sums[1 + 2l] = ||r_l||^2 and sums[2 + 2l] =
+  /// ||a_l - f(z_l)||^2 for hidden layers or <u, r_L> for the last. \p loss_outputs (n_L x
+  /// loss_samples()) receives the loss columns of z_L when the loss does not cover every
+  /// column. Allocates nothing once \p loss_outputs has its size.
   template <typename ProductMatrix>
-  void local_figure_sums(const std::vector<ProductMatrix>& products, double* sums) const {
+  void local_figure_sums(const std::vector<ProductMatrix>& products, Matrix<Scalar>& loss_outputs,
+                         double* sums) const {
     const Index last = m_network.num_layers() - 1;
-    sums[0] = m_loss.template value<Scalar>(m_state.layer(last).z, m_y);
+    if (loss_on_every_column()) {
+      sums[0] = m_loss.template value<Scalar>(m_state.layer(last).z, m_y);
+    } else {
+      loss_outputs.resize(m_y.rows(), loss_samples());
+      gather_loss_columns(m_state.layer(last).z, loss_outputs);
+      sums[0] = m_loss.template value<Scalar>(loss_outputs, m_loss_targets);
+    }
     const auto& activation = m_network.activation();
     for (Index l = 0; l <= last; ++l) {
       const LayerState<Scalar>& layer = m_state.layer(l);
@@ -167,7 +238,8 @@ class Problem {
       products.push_back(std::move(product));
     }
     std::vector<double> sums(static_cast<std::size_t>(figure_sums()));
-    local_figure_sums(products, sums.data());
+    Matrix<Scalar> loss_outputs;
+    local_figure_sums(products, loss_outputs, sums.data());
     m_samples.sum(sums.data(), figure_sums());
     Figures out;
     out.residuals.resize(products.size());
@@ -203,6 +275,8 @@ class Problem {
   }
 
   Matrix<Scalar> m_x, m_y;
+  std::vector<Index> m_loss_columns;  // sorted; empty: every column
+  Matrix<Scalar> m_loss_targets;      // Y's loss columns, when not every column
   NetworkType m_network;
   State m_state;
   Loss m_loss;

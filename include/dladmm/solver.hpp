@@ -113,8 +113,10 @@ class Solver {
         propagate_input(l + 1);
       }
     }
-    if (m_param.initialization == Initialization::Reference)
-      state.layer(layers - 1).z = Scalar(2) * problem.y().array() - Scalar(1);
+    if (m_param.initialization == Initialization::Reference)  // on the loss columns
+      problem.scatter_loss_columns(
+          (Scalar(2) * problem.loss_targets().array() - Scalar(1)).matrix().eval(),
+          state.layer(layers - 1).z);
     keep_last_finite();
   }
 
@@ -133,6 +135,8 @@ class Solver {
   /// \throws std::logic_error if init() was not called.
   const IterationInfo& step() {
     if (!m_problem) throw std::logic_error("Solver::step: call init() first");
+    if (m_loss_samples != m_problem->loss_samples())
+      throw std::logic_error("Solver::step: the problem's loss columns changed after init()");
     if (m_status == Status::NumericalIssue) return m_info;
     const auto start = std::chrono::steady_clock::now();
     reset_counters();
@@ -360,15 +364,29 @@ class Solver {
                       m_products[std::size_t(l)], dual_term(l), rho(), samples(), m_bias_ws);
   }
 
-  // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve.
+  // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve. When
+  // the loss covers some columns only (ALGORITHM.md §7), the others take their minimiser m and
+  // the loss's solve runs on the loss columns, gathered.
   void update_output(Index last) {
+    const Problem& problem = *m_problem;
+    Matrix<Scalar>& z = m_problem->state().layer(last).z;
     detail::output_target(m_output_target, m_products[std::size_t(last)],
-                          m_problem->network().layer(last).b, m_problem->u(), rho());
+                          problem.network().layer(last).b, problem.u(), rho());
     const OutputSolve<Scalar> solve{m_param.fista_step, m_param.fista_max_iterations,
                                     m_param.fista_tolerance};
-    const OutputReport report =
-        m_problem->loss().update_output(m_problem->state().layer(last).z, m_problem->y(),
-                                        m_output_target, rho(), solve, m_output_ws, samples());
+    OutputReport report;
+    if (problem.loss_on_every_column()) {
+      report = problem.loss().update_output(z, problem.y(), m_output_target, rho(), solve,
+                                            m_output_ws, samples());
+    } else {
+      problem.gather_loss_columns(z, m_loss_outputs);  // the warm start
+      problem.gather_loss_columns(m_output_target, m_loss_output_target);
+      report =
+          problem.loss().update_output(m_loss_outputs, problem.loss_targets(), m_loss_output_target,
+                                       rho(), solve, m_output_ws, samples());
+      z = m_output_target;
+      problem.scatter_loss_columns(m_loss_outputs, z);
+    }
     m_info.fista_iterations += report.iterations;
     m_info.fista_cap_hits += report.hit_cap;
   }
@@ -398,7 +416,7 @@ class Solver {
     m_info.iteration = m_iteration;
     m_info.rho = double(rho());
     m_info.nu = double(nu());
-    problem.local_figure_sums(m_products, m_figure_sums.data());
+    problem.local_figure_sums(m_products, m_loss_outputs, m_figure_sums.data());
     m_figure_sums.back() = detail::sum_squares(problem.state().layer(last).z - m_previous_output);
     samples().sum(m_figure_sums.data(), Index(m_figure_sums.size()));
     m_info.objective =
@@ -408,12 +426,18 @@ class Solver {
     m_info.dual_residual = double(rho()) * std::sqrt(m_figure_sums.back());
   }
 
-  // Training loss and accuracy of a forward pass, if asked for (the Reference rule needs them).
+  // Training loss and accuracy of a forward pass on the loss columns, if asked for (the
+  // Reference rule needs them).
   void evaluate_training_set() {
     if (!m_param.evaluate_training_set && !m_schedule->needs_training_loss()) return;
     const Problem& problem = *m_problem;
-    const Metrics train = problem.network().evaluate(problem.loss(), problem.x(), problem.y(),
-                                                     m_forward, problem.layer_map(), samples());
+    const auto& net = problem.network();
+    const Metrics train =
+        problem.loss_on_every_column()
+            ? net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward, problem.layer_map(),
+                           samples())
+            : net.evaluate_columns(problem.loss(), problem.x(), problem.y(), problem.loss_columns(),
+                                   m_forward, problem.layer_map(), samples());
     m_info.train_loss = train.loss;
     m_info.train_accuracy = train.accuracy;
   }
@@ -463,14 +487,19 @@ class Solver {
     }
     m_output_target.resize(net.outputs(), n);
     m_previous_output.resize(net.outputs(), n);
-    m_output_ws.resize(net.outputs(), n);
+    m_loss_samples = problem.loss_samples();
+    if (!problem.loss_on_every_column()) {
+      m_loss_outputs.resize(net.outputs(), m_loss_samples);
+      m_loss_output_target.resize(net.outputs(), m_loss_samples);
+    }
+    m_output_ws.resize(net.outputs(), problem.loss_samples());
     m_bias_ws.resize(net.max_width());
     m_figure_sums.assign(std::size_t(problem.figure_sums() + 1), 0.0);  // + the dual residual
     m_info = IterationInfo();
     m_info.layer_residuals.resize(std::size_t(layers));
     if (m_data_finite && (m_param.evaluate_training_set || m_schedule->needs_training_loss()))
       net.evaluate(problem.loss(), problem.x(), problem.y(), m_forward, problem.layer_map(),
-                   problem.reduction());  // sizes the buffers
+                   problem.reduction());  // sizes the buffers (as evaluate_columns needs them)
     m_last_finite_layers.clear();
     m_last_finite_state = TrainingState<Scalar>();
   }
@@ -507,6 +536,8 @@ class Solver {
   Vector<Scalar> m_residual, m_gradient, m_propagated;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
+  Index m_loss_samples = 0;                             // the problem's, when attached
+  Matrix<Scalar> m_loss_outputs, m_loss_output_target;  // z_L and m on the loss columns
   detail::BiasWorkspace m_bias_ws;
   std::vector<double> m_figure_sums;  // the sums over samples of the figures
   typename Problem::Loss::template Workspace<Scalar> m_output_ws;

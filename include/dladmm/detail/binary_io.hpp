@@ -110,9 +110,13 @@ template <typename Error>
 class BinaryReader {
  public:
   /// \param content_length the bytes left to read before the trailer.
-  BinaryReader(std::istream& in, std::string name, std::uint64_t content_length)
-      : m_in(in), m_name(std::move(name)), m_remaining(content_length) {}
+  /// \param version the frame's format version.
+  BinaryReader(std::istream& in, std::string name, std::uint64_t content_length,
+               std::uint32_t version = 0)
+      : m_in(in), m_name(std::move(name)), m_remaining(content_length), m_version(version) {}
 
+  /// \brief The frame's format version.
+  std::uint32_t version() const { return m_version; }
   /// \brief Throws Error("NAME: what").
   [[noreturn]] void fail(const std::string& what) const { throw Error(m_name + ": " + what); }
   /// \brief Reads \p count raw bytes.
@@ -162,6 +166,7 @@ class BinaryReader {
   std::istream& m_in;
   std::string m_name;
   std::uint64_t m_remaining;
+  std::uint32_t m_version;
 };
 
 /// \brief "float", "double" or "unknown", for \p bytes bytes per value.
@@ -191,13 +196,15 @@ void check_value_format(BinaryReader<Error>& r, const char* wanted_by) {
 }
 
 /// \brief Checks a whole frame before anything in it is parsed: the magic number, the format
-/// version, the trailer's length and the CRC-32. Leaves \p in just after the header and returns
-/// a reader over the content.
+/// version (from \p oldest_version to \p version), the trailer's length and the CRC-32. Leaves
+/// \p in just after the header and returns a reader over the content, which knows the version.
 /// \param kind what the file should be, for messages ("dladmm checkpoint").
 /// \throws Error naming \p name: not such a file, another format version, truncated, corrupted.
 template <typename Error>
 BinaryReader<Error> open_frame(std::istream& in, const std::string& name, const char (&magic)[8],
-                               std::uint32_t version, const char* kind) {
+                               std::uint32_t version, const char* kind,
+                               std::uint32_t oldest_version = 0) {
+  if (oldest_version == 0) oldest_version = version;
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
@@ -212,9 +219,11 @@ BinaryReader<Error> open_frame(std::istream& in, const std::string& name, const 
   if (file_bytes < frame_header_bytes)
     throw Error(name + ": truncated (" + std::to_string(file_bytes) + " bytes)");
   in.read(reinterpret_cast<char*>(&stored_version), sizeof stored_version);
-  if (stored_version != version)
+  if (stored_version < oldest_version || stored_version > version)
     throw Error(name + ": format version " + std::to_string(stored_version) +
-                ", this library reads version " + std::to_string(version));
+                ", this library reads version " +
+                (oldest_version == version ? "" : std::to_string(oldest_version) + " to ") +
+                std::to_string(version));
   if (file_bytes < frame_header_bytes + frame_trailer_bytes)
     throw Error(name + ": truncated (" + std::to_string(file_bytes) + " bytes)");
   std::uint64_t stored_length = 0;
@@ -240,7 +249,7 @@ BinaryReader<Error> open_frame(std::istream& in, const std::string& name, const 
   if (crc != stored_crc) throw Error(name + ": corrupted (CRC-32 mismatch)");
 #endif
   in.seekg(std::streamoff(frame_header_bytes), std::ios::beg);
-  return BinaryReader<Error>(in, name, content_bytes - frame_header_bytes);
+  return BinaryReader<Error>(in, name, content_bytes - frame_header_bytes, stored_version);
 }
 
 /// \brief Opens \p path for reading a frame.
