@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-import numpy as np
+np = None  # numpy, imported by main() once OPENBLAS_NUM_THREADS is set (it loads OpenBLAS)
 
 FOLDER = "/usr/share/datasets/fashion-mnist"
 
@@ -69,6 +69,9 @@ def main():
     args = parser.parse_args()
 
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # before OpenBLAS is loaded
+    global np  # pylint: disable=global-statement
+    import numpy  # pylint: disable=import-outside-toplevel
+    np = numpy
     import torch  # pylint: disable=import-outside-toplevel
 
     print(f"torch_mlp.py: OpenBLAS core {openblas_core()}, "
