@@ -22,6 +22,7 @@
 // IterationInfo::seconds, the updates without the metrics, as dladmm_train reports).
 #include <benchmark/benchmark.h>
 
+#include <dladmm/data/graph.hpp>
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/detail/updates.hpp>
 #include <dladmm/dladmm.hpp>
@@ -34,6 +35,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -124,6 +126,24 @@ double refresh(const std::vector<Index>& n, double N) {
 
 /// \p steps FISTA steps on a C x N output.
 double fista(double steps, double C, double N) { return kFistaPerEntry * steps * C * N; }
+
+/// An n x N operand times the sparse S with \p nnz entries (the layer map of a GCN).
+double sparse(double n, double nnz) { return 2 * n * nnz; }
+
+/// One Solver::step() of a graph network (ALGORITHM.md §7.3), as iteration() but with the
+/// products of the a steps through S: r S^T, W^T (r S^T), W G, (W G) S, then a S.
+double graph_iteration(const std::vector<Index>& n, double N, double nnz) {
+  double total = 0;
+  for (std::size_t l = 1; l < n.size(); ++l) {
+    const double out = double(n[l]), in = double(n[l - 1]);
+    total += 2 * weight_quadratic(out, in, N);
+    if (l + 1 < n.size()) {
+      const double next = double(n[l + 1]);
+      total += 2 * (activation_quadratic(next, out, N) + 2 * sparse(next, nnz) + sparse(out, nnz));
+    }
+  }
+  return total;
+}
 
 }  // namespace flop
 
@@ -500,6 +520,79 @@ void BM_Iteration(benchmark::State& state, SubproblemSolver kind, Index width, I
   state.counters["fista_iterations"] = fista_steps / iterations;
 }
 
+/// A synthetic graph at the scale of a public data set (the data themselves cannot be
+/// downloaded here): N nodes, F binary features at the given density, undirected random edges,
+/// C classes, 20 labelled nodes per class; a GCN F-128-C (ALGORITHM.md §7).
+struct GraphScale {
+  const char* name;
+  Index nodes, features, edges, classes;
+  double feature_density;
+};
+
+/// Solver::step() of the GCN on a GraphScale graph, the graph defaults of dladmm_train (rho
+/// 1e-3, the step schedule); time and counters as BM_Iteration, FLOPs from
+/// flop::graph_iteration (ALGORITHM.md §7.3) with the FISTA steps on the labelled columns.
+template <typename Scalar>
+void BM_GraphIteration(benchmark::State& state, GraphScale scale) {
+  using GraphProblem = dladmm::Problem<Scalar, dladmm::Relu, dladmm::SoftmaxCrossEntropy,
+                                       dladmm::SparsePropagation<Scalar>>;
+  const Index N = scale.nodes, hidden = 128;
+  std::mt19937_64 rng(kSeed);
+  std::uniform_int_distribution<Index> node(0, N - 1);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::vector<Eigen::Triplet<Scalar>> edges;
+  for (Index e = 0; e < scale.edges; ++e) {
+    const Index i = node(rng), j = node(rng);
+    if (i == j) continue;
+    edges.emplace_back(i, j, Scalar(1));
+    edges.emplace_back(j, i, Scalar(1));
+  }
+  Eigen::SparseMatrix<Scalar> adjacency(N, N);
+  adjacency.setFromTriplets(edges.begin(), edges.end(), [](Scalar, Scalar) { return Scalar(1); });
+  Matrix<Scalar> x = Matrix<Scalar>::Zero(scale.features, N),
+                 y = Matrix<Scalar>::Zero(scale.classes, N);
+  for (Index j = 0; j < N; ++j) {
+    for (Index i = 0; i < scale.features; ++i)
+      if (unit(rng) < scale.feature_density) x(i, j) = 1;
+    y(Index(unit(rng) * double(scale.classes)), j) = 1;
+  }
+  dladmm::normalize_feature_columns(x);
+  dladmm::SparsePropagation<Scalar> map(dladmm::normalized_propagation<Scalar>(adjacency));
+  const double nnz = double(map.matrix().nonZeros());
+  GraphProblem problem(std::move(x), std::move(y), std::vector<Index>{hidden}, {}, {},
+                       std::move(map));
+  std::vector<Index> labelled;
+  for (Index j = 0; j < 20 * scale.classes; ++j) labelled.push_back(j * (N / (20 * scale.classes)));
+  problem.set_loss_columns(labelled);
+  dladmm::Param<Scalar> param;
+  param.rho = Scalar(1e-3);
+  param.rho_schedule = dladmm::RhoSchedule::Step;
+  param.rho_step_every = 50;
+  param.rho_max = Scalar(1);
+  dladmm::Solver<GraphProblem> solver(param);
+  solver.init(problem);
+  const double reference = gemm_rate<Scalar>(hidden, scale.features, N);
+
+  double seconds = 0, backtracks = 0, fista_steps = 0, refreshes = 0;
+  for (auto _ : state) {
+    const int done = solver.iteration();
+    if (done > 0 && done % param.product_refresh_every == 0) ++refreshes;
+    const dladmm::IterationInfo& info = solver.step();
+    state.SetIterationTime(info.seconds);
+    seconds += info.seconds;
+    backtracks += info.weight_backtracks + info.activation_backtracks;
+    fista_steps += info.fista_iterations;
+  }
+  const std::vector<Index> sizes{scale.features, hidden, scale.classes};
+  const double flops = flop::graph_iteration(sizes, double(N), nnz) * double(state.iterations()) +
+                       flop::refresh(sizes, double(N)) * refreshes +
+                       flop::fista(fista_steps, double(scale.classes), double(labelled.size()));
+  set_counters(state, flops, seconds, backtracks, reference);
+  state.counters["nnz_S"] = nnz;
+  state.counters["fista_iterations"] =
+      fista_steps / double(std::max<benchmark::IterationCount>(state.iterations(), 1));
+}
+
 /// C.noalias() = A * B with A w x w and B w x N: the yardstick of every efficiency counter.
 template <typename Scalar>
 void BM_Gemm(benchmark::State& state, Index width, Index samples) {
@@ -596,6 +689,15 @@ int main(int argc, char** argv) {
 #endif
   register_all<float>("float");
   register_all<double>("double");
+  // GCN iterations at the scale of PubMed and Coauthor-Physics (synthetic graphs: the sets
+  // cannot be downloaded here); the efficiency's yardstick is W_1 (X S): 128 x F times F x N.
+  for (GraphScale scale : {GraphScale{"pubmed", 19717, 500, 44324, 3, 0.1},
+                           GraphScale{"coauthor_physics", 34493, 8415, 247962, 5, 0.004}})
+    benchmark::RegisterBenchmark(
+        (std::string("BM_GraphIteration<float>/") + scale.name + "/large").c_str(),
+        [scale](benchmark::State& s) { BM_GraphIteration<float>(s, scale); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

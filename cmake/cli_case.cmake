@@ -7,13 +7,33 @@ cmake_minimum_required(VERSION 3.16)
 # MIN_TEST_ACCURACY, its last row's test accuracy must reach it. With MODEL (a file name in
 # WORK_DIR), the file must start with the model file's magic DLADMMMD. NO_OUTPUT names a file
 # that must not exist afterwards (nor may any *.ckpt or *.tmp file). Files for bad-input cases
-# are written first: bad.idx (wrong magic), ragged.csv, text.csv (non-numeric), good.csv.
+# are written first: bad.idx (wrong magic), ragged.csv, text.csv (non-numeric), good.csv, and
+# Planetoid folders: graph (a good 4-node graph) and graph-* (one fault each).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 file(WRITE ${WORK_DIR}/bad.idx "this is not an IDX file at all")
 file(WRITE ${WORK_DIR}/ragged.csv "1,2,0\n3,4\n")
 file(WRITE ${WORK_DIR}/text.csv "1,2,0\n3,abc,1\n")
 file(WRITE ${WORK_DIR}/good.csv "0.1,0.2,0\n0.3,0.1,1\n0.2,0.4,0\n0.9,0.8,1\n")
+# Planetoid folders: a good 4-node graph, and copies with one fault each.
+function(write_planetoid dir features adjacency labels train)
+  file(MAKE_DIRECTORY ${WORK_DIR}/${dir})
+  file(WRITE ${WORK_DIR}/${dir}/features.mtx "${features}")
+  file(WRITE ${WORK_DIR}/${dir}/adjacency.mtx "${adjacency}")
+  file(WRITE ${WORK_DIR}/${dir}/labels.txt "${labels}")
+  file(WRITE ${WORK_DIR}/${dir}/train.txt "${train}")
+  file(WRITE ${WORK_DIR}/${dir}/val.txt "2\n")
+  file(WRITE ${WORK_DIR}/${dir}/test.txt "3\n")
+endfunction()
+set(features "%%MatrixMarket matrix coordinate real general\n4 3 4\n1 1 1\n2 2 1\n3 3 1\n4 1 1\n")
+set(adjacency "%%MatrixMarket matrix coordinate pattern symmetric\n4 4 3\n2 1\n3 2\n4 3\n")
+write_planetoid(graph "${features}" "${adjacency}" "0\n1\n2\n0\n" "0\n1\n")
+string(REPLACE "3 3 1" "3 3 nan" nan_features "${features}")
+write_planetoid(graph-nan "${nan_features}" "${adjacency}" "0\n1\n2\n0\n" "0\n1\n")
+write_planetoid(graph-unlabelled-train "${features}" "${adjacency}" "0\n-1\n2\n0\n" "0\n1\n")
+write_planetoid(graph-node-out-of-range "${features}" "${adjacency}" "0\n1\n2\n0\n" "0\n7\n")
+string(REPLACE "4 4 3" "4 4 5" short_adjacency "${adjacency}")
+write_planetoid(graph-count "${features}" "${short_adjacency}" "0\n1\n2\n0\n" "0\n1\n")
 string(REPLACE "|" ";" ARGS "${ARGS}")
 string(REPLACE "@DIR@" "${WORK_DIR}" ARGS "${ARGS}")
 string(REPLACE "@BAD@" "${DATA_DIR}" ARGS "${ARGS}")

@@ -1,5 +1,6 @@
 // dladmm_train: trains a multilayer perceptron by dlADMM on Fashion-MNIST (default), IDX, CSV
-// or synthetic data, prints progress and a summary, and writes the history CSV and the model.
+// or synthetic data, or a graph convolutional network on a Planetoid citation graph (Cora and
+// Citeseer are shipped), prints progress and a summary, and writes the history CSV and the model.
 // Exit status: 0 done, 2 bad arguments or bad input data, 3 numerical failure, 128 + signal
 // number when interrupted by SIGINT or SIGTERM (after saving the checkpoint, model and history).
 #include <dladmm/callbacks.hpp>
@@ -7,6 +8,7 @@
 #include <dladmm/data/csv.hpp>
 #include <dladmm/data/dataset.hpp>
 #include <dladmm/data/idx.hpp>
+#include <dladmm/data/planetoid.hpp>
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
 #include <dladmm/model_file.hpp>
@@ -20,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -43,6 +46,8 @@ const char* const kUsageIntro = R"(usage: dladmm_train [options]
 Trains a multilayer perceptron by dlADMM (ADMM without gradient descent).
 With no options: Fashion-MNIST from the Debian package dataset-fashion-mnist,
 784-1000-1000-10, 200 iterations, the reference implementation's settings.
+With --data cora, citeseer or planetoid: a graph convolutional network on a
+citation graph, its loss on the training nodes, with the graph defaults below.
 
 )";
 
@@ -67,9 +72,26 @@ struct Options {
   std::string solver = "quadratic", init = "reference", scalar = "float", history;
   std::string checkpoint, resume, save_model;
   std::vector<std::string> arguments;  // as given, for the resume message
+  std::set<std::string> given;  // the options given, so that graph defaults apply to the rest
   int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
-  double rho = 1e-6, nu = -1, time_limit = 0;
+  double rho = 1e-6, nu = -1, time_limit = 0, weight_decay = 0;
+  bool raw_features = false;
   unsigned long long seed = 13;
+
+  /// True for the data sets that are graphs (a GCN is trained).
+  bool graph() const { return data == "planetoid" || data == "cora" || data == "citeseer"; }
+};
+
+/// The defaults that apply when the data are a graph and the option is not given
+/// (docs/USAGE.md, "Graphs"): the settings that reached the best validation accuracy on Cora
+/// in a search over the solver's parameters (docs/RESULTS.md).
+struct GraphDefaults {
+  static constexpr const char* hidden = "128";
+  static constexpr int iterations = 200;
+  static constexpr double rho = 1e-3;
+  static constexpr double nu = 0.3;
+  static constexpr const char* schedule = "fixed";
+  static constexpr double weight_decay = 3e-3;
 };
 
 /// A type as a value, for the generic lambdas of run().
@@ -119,6 +141,21 @@ long parse_integer(const std::string& option, const std::string& text, long min,
     throw InputError(option + ": expected an integer in [" + std::to_string(min) + ", " +
                      std::to_string(max) + "], got '" + text + "'");
   return value;
+}
+
+double parse_non_negative(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(value >= 0) || !std::isfinite(value))
+    throw InputError(option + ": expected a number >= 0, got '" + text + "'");
+  return value;
+}
+
+/// A number as the help text shows it (1e-3, not 0.001000).
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 double parse_positive(const std::string& option, const std::string& text) {
@@ -222,8 +259,13 @@ std::string usage();
 const std::vector<OptionGroup>& option_table() {
   static const std::vector<OptionGroup> table{
       {"Data",
-       {choice_option("--data", &Options::data, {"fashion-mnist", "idx", "csv", "synthetic"}, ""),
-        string_option("--data-dir", "DIR", "folder with the four IDX files (.gz or raw)",
+       {choice_option("--data", &Options::data,
+                      {"fashion-mnist", "idx", "csv", "synthetic", "planetoid", "cora", "citeseer"},
+                      "planetoid: a graph in --data-dir; cora, citeseer: the shipped copies"),
+        string_option("--data-dir", "DIR",
+                      "folder with the four IDX files (.gz or raw), or a Planetoid folder "
+                      "(features.mtx, adjacency.mtx, labels.txt, train.txt, val.txt, test.txt; "
+                      "each may be .gz)",
                       &Options::data_dir),
         string_option("--train-images", "F", "training images (--data idx)",
                       &Options::train_images),
@@ -249,9 +291,14 @@ const std::vector<OptionGroup>& option_table() {
            o.test_limit = parse_integer(option, v, 0, 1L << 40);
          }},
         flag_option("--standardize", "standardise features (train statistics)",
-                    &Options::standardize, true)}},
+                    &Options::standardize, true),
+        flag_option("--raw-features",
+                    "graphs: keep the features as read (by default each node's features are "
+                    "scaled to sum 1)",
+                    &Options::raw_features, true)}},
       {"Network and problem",
-       {{"--hidden", "W,W,...", "hidden layer widths", "1000,1000",
+       {{"--hidden", "W,W,...", "hidden layer widths",
+         std::string("1000,1000; graphs: ") + GraphDefaults::hidden,
          [](Options& o, Text option, Text v) {
            o.hidden.clear();
            for (const std::string& w : split(v, ','))
@@ -261,13 +308,19 @@ const std::vector<OptionGroup>& option_table() {
         choice_option("--activation", &Options::activation, choice_names(Activations{}), ""),
         choice_option("--loss", &Options::loss, choice_names(Losses{}), "")}},
       {"Solver",
-       {count_option("--iterations", "K", "total iterations: a resumed run goes on to K", "200",
+       {count_option("--iterations", "K", "total iterations: a resumed run goes on to K",
+                     "200; graphs: " + std::to_string(GraphDefaults::iterations),
                      &Options::iterations),
-        {"--rho", "R", "initial rho", "1e-6",
+        {"--rho", "R", "initial rho", "1e-6; graphs: " + format_number(GraphDefaults::rho),
          [](Options& o, Text option, Text v) { o.rho = parse_positive(option, v); }},
-        {"--nu", "V", "nu", "tied to rho",
+        {"--nu", "V", "nu", "tied to rho; graphs: " + format_number(GraphDefaults::nu),
          [](Options& o, Text option, Text v) { o.nu = parse_positive(option, v); }},
-        string_option("--rho-schedule", kScheduleForms, "", &Options::schedule),
+        {"--rho-schedule", kScheduleForms, "",
+         std::string("reference; graphs: ") + GraphDefaults::schedule,
+         [](Options& o, Text, Text v) { o.schedule = v; }},
+        {"--weight-decay", "L", "L2 regularisation (L/2)||W||^2 of every layer",
+         "0; graphs: " + format_number(GraphDefaults::weight_decay),
+         [](Options& o, Text option, Text v) { o.weight_decay = parse_non_negative(option, v); }},
         choice_option("--solver", &Options::solver, {"quadratic", "exact"},
                       "exact = cubic closed-form W and a updates"),
         choice_option("--init", &Options::init, {"reference", "forward"},
@@ -352,6 +405,19 @@ const OptionSpec* find_option(const std::string& name) {
   return nullptr;
 }
 
+/// Fills the options not given with the graph defaults.
+void apply_graph_defaults(Options& o) {
+  if (!o.given.count("--hidden")) {
+    o.hidden.clear();
+    for (const std::string& w : split(GraphDefaults::hidden, ',')) o.hidden.push_back(std::stol(w));
+  }
+  if (!o.given.count("--iterations")) o.iterations = GraphDefaults::iterations;
+  if (!o.given.count("--rho")) o.rho = GraphDefaults::rho;
+  if (!o.given.count("--nu")) o.nu = GraphDefaults::nu;
+  if (!o.given.count("--rho-schedule")) o.schedule = GraphDefaults::schedule;
+  if (!o.given.count("--weight-decay")) o.weight_decay = GraphDefaults::weight_decay;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   o.arguments.assign(argv + 1, argv + argc);
@@ -366,7 +432,9 @@ Options parse(int argc, char** argv) {
       value = argv[++i];
     }
     spec->set(o, arg, value);
+    o.given.insert(arg);
   }
+  if (o.graph()) apply_graph_defaults(o);
   if (o.checkpoint_every > 0 && o.checkpoint.empty())
     throw InputError("--checkpoint-every needs --checkpoint FILE");
   if (!o.history.empty()) check_writable("--history", o.history);
@@ -378,6 +446,17 @@ Options parse(int argc, char** argv) {
         "--data idx needs --train-images, --train-labels, --test-images and "
         "--test-labels");
   if (o.data == "csv" && o.train_csv.empty()) throw InputError("--data csv needs --train FILE");
+  if (o.data == "planetoid" && !o.given.count("--data-dir"))
+    throw InputError("--data planetoid needs --data-dir DIR (a Planetoid folder)");
+  if ((o.data == "cora" || o.data == "citeseer") && o.given.count("--data-dir"))
+    throw InputError(
+        "--data " + o.data +
+        " reads the shipped copy: for another folder give --data planetoid --data-dir DIR");
+  for (const char* option : {"--train-limit", "--test-limit", "--standardize"})
+    if (o.graph() && o.given.count(option))
+      throw InputError(std::string(option) + ": not for graphs (--data " + o.data +
+                       "), whose nodes are all used and whose splits are fixed");
+  if (!o.graph() && o.raw_features) throw InputError("--raw-features: for graphs only");
   return o;
 }
 
@@ -505,10 +584,9 @@ std::string resume_command(const Options& o) {
   return command + " --resume " + o.checkpoint;
 }
 
-template <typename Scalar, typename Activation, typename Loss>
-int train(const Options& o, dladmm::Dataset<Scalar> train_set,
-          const dladmm::Dataset<Scalar>& test_set) {
-  using ProblemT = dladmm::Problem<Scalar, Activation, Loss>;
+/// The solver's parameters as the options give them.
+template <typename Scalar>
+dladmm::Param<Scalar> make_param(const Options& o) {
   dladmm::Param<Scalar> param;
   param.max_iterations = o.iterations;
   param.rho = Scalar(o.rho);
@@ -521,17 +599,45 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
       o.solver == "exact" ? dladmm::SubproblemSolver::Exact : dladmm::SubproblemSolver::Quadratic;
   param.initialization =
       o.init == "forward" ? dladmm::Initialization::Forward : dladmm::Initialization::Reference;
+  if (o.weight_decay > 0) {
+    param.regularization = dladmm::Regularization::L2;
+    param.lambda = Scalar(o.weight_decay);
+  }
   param.seed = o.seed;
   param.keep_last_finite = o.rollback;
   param.check();
+  return param;
+}
 
-  const dladmm::Matrix<Scalar> y = train_set.one_hot();
-  const dladmm::Matrix<Scalar> test_y =
-      test_set.samples() > 0 ? test_set.one_hot() : dladmm::Matrix<Scalar>(y.rows(), 0);
-  if (test_set.samples() > 0 && test_set.num_classes != train_set.num_classes)
-    throw InputError("test set has " + std::to_string(test_set.num_classes) +
-                     " classes, training set " + std::to_string(train_set.num_classes));
-  ProblemT problem(std::move(train_set.x), y, o.hidden);
+/// The network's sizes as text: 784-1000-1000-10.
+std::string shape_text(const std::vector<dladmm::Index>& sizes) {
+  std::string text;
+  for (auto size : sizes) text += (text.empty() ? "" : "-") + std::to_string(size);
+  return text;
+}
+
+/// Prints the iteration of the best validation accuracy (the first, if tied) with its test
+/// accuracy: the usual model selection on a graph's public split.
+void print_best_validation(const dladmm::History& history) {
+  const dladmm::IterationInfo* best = nullptr;
+  for (const auto& row : history.rows)
+    if (!std::isnan(row.val_accuracy) && (!best || row.val_accuracy > best->val_accuracy))
+      best = &row;
+  if (best)
+    std::cout << "dladmm_train: best validation accuracy " << best->val_accuracy << " at iteration "
+              << best->iteration << ", test accuracy there "
+              << dladmm::format_figure(best->test_accuracy) << "\n";
+}
+
+/// Trains \p problem (resumed from --resume if given) with \p evaluate filling the held-out
+/// figures (if \p held_out), prints progress and the summary, writes the history, checkpoint
+/// and model, and returns the exit status. \p data describes the data for the first line.
+template <typename ProblemT, typename Evaluation>
+int train(const Options& o, ProblemT& problem, Evaluation& evaluate, bool held_out,
+          const std::string& data) {
+  using Scalar = typename ProblemT::Scalar;
+  using Loss = typename ProblemT::Loss;
+  const dladmm::Param<Scalar> param = make_param<Scalar>(o);
   dladmm::Solver<ProblemT> solver(param);
   dladmm::History history;
   if (!o.resume.empty()) {
@@ -552,25 +658,21 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
                        " is already at iteration " + std::to_string(solver.iteration()));
   }
 
-  dladmm::Evaluate<Scalar> evaluate(test_set.x, test_y, o.eval_every);
   RunOutputs outputs{&o, &history};
   const double limit = o.time_limit > 0 ? o.time_limit : 1e300;
   dladmm::TimeLimit time_limit(limit);
   std::ostringstream sink;
   const bool terminal = isatty(STDOUT_FILENO);
-  dladmm::PrintProgress lines(o.quiet ? static_cast<std::ostream&>(sink) : std::cout);
-  dladmm::ProgressBar bar(o.quiet ? static_cast<std::ostream&>(sink) : std::cout);
+  std::ostream& out = o.quiet ? static_cast<std::ostream&>(sink) : std::cout;
+  dladmm::PrintProgress lines(out, 1, o.graph());
+  dladmm::ProgressBar bar(out);
 
   if (!o.quiet)
-    std::cout << "dladmm_train: " << problem.x().cols() << " training and " << test_set.samples()
-              << " test samples, network " << problem.x().rows() << "-" <<
-        [&] {
-          std::string s;
-          for (auto w : o.hidden) s += std::to_string(w) + "-";
-          return s;
-        }() << y.rows()
-              << ", " << o.scalar << ", " << Activation::name() << ", " << Loss::name()
+    std::cout << "dladmm_train: " << data << ", network " << shape_text(problem.network().sizes())
+              << ", " << o.scalar << ", " << ProblemT::Activation::name() << ", " << Loss::name()
               << ", solver " << o.solver << ", rho " << o.rho << " (" << o.schedule << ")"
+              << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
+              << (o.weight_decay > 0 ? ", weight decay " + format_number(o.weight_decay) : "")
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))
               << "\n";
@@ -583,12 +685,13 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
     return o.resume.empty() ? solver.minimize(problem, callbacks...) : solver.run(callbacks...);
   };
   dladmm::Result result;
-  if (test_set.samples() > 0)
+  if (held_out)
     result = terminal ? go(evaluate, history, outputs, time_limit, bar)
                       : go(evaluate, history, outputs, time_limit, lines);
   else
     result =
         terminal ? go(history, outputs, time_limit, bar) : go(history, outputs, time_limit, lines);
+  if (!o.quiet && o.graph()) print_best_validation(history);
 
   if (!o.history.empty()) history.write_csv(o.history);
   const bool failed = result.status == dladmm::Status::NumericalIssue;
@@ -630,16 +733,76 @@ int train(const Options& o, dladmm::Dataset<Scalar> train_set,
   return 0;
 }
 
+/// Trains a multilayer perceptron on a training and a test set.
+template <typename Scalar, typename Activation, typename Loss>
+int train_perceptron(const Options& o, dladmm::Dataset<Scalar> train_set,
+                     const dladmm::Dataset<Scalar>& test_set) {
+  const dladmm::Matrix<Scalar> y = train_set.one_hot();
+  const dladmm::Matrix<Scalar> test_y =
+      test_set.samples() > 0 ? test_set.one_hot() : dladmm::Matrix<Scalar>(y.rows(), 0);
+  if (test_set.samples() > 0 && test_set.num_classes != train_set.num_classes)
+    throw InputError("test set has " + std::to_string(test_set.num_classes) +
+                     " classes, training set " + std::to_string(train_set.num_classes));
+  const std::string data = std::to_string(train_set.samples()) + " training and " +
+                           std::to_string(test_set.samples()) + " test samples";
+  dladmm::Problem<Scalar, Activation, Loss> problem(std::move(train_set.x), y, o.hidden);
+  dladmm::Evaluate<Scalar> evaluate(test_set.x, test_y, o.eval_every);
+  return train(o, problem, evaluate, test_set.samples() > 0, data);
+}
+
+/// The folder of a shipped graph (cora, citeseer): in the source tree the program was built
+/// from, else where `make install` put it.
+std::string shipped_graph_dir(const std::string& name) {
+  std::error_code ec;
+  for (const char* root : {DLADMM_SOURCE_DATA_DIR, DLADMM_INSTALLED_DATA_DIR}) {
+    const std::string dir = std::string(root) + "/planetoid/" + name;
+    if (std::filesystem::is_directory(dir, ec)) return dir;
+  }
+  throw InputError("--data " + name + ": the shipped copy is in neither " + DLADMM_SOURCE_DATA_DIR +
+                   "/planetoid nor " + DLADMM_INSTALLED_DATA_DIR +
+                   "/planetoid; give --data planetoid --data-dir DIR");
+}
+
+/// Trains a graph convolutional network on a Planetoid graph: the loss on the training nodes,
+/// the validation and test figures from its validation and test nodes.
+template <typename Scalar, typename Activation, typename Loss>
+int train_graph(const Options& o, dladmm::Graph<Scalar> graph, const std::string& dir) {
+  using ProblemT = dladmm::Problem<Scalar, Activation, Loss, dladmm::SparsePropagation<Scalar>>;
+  if (!o.raw_features) dladmm::normalize_feature_columns(graph.features);
+  const std::string data = dir + ": " + std::to_string(graph.features.cols()) + " nodes (" +
+                           std::to_string(graph.train.size()) + " training, " +
+                           std::to_string(graph.val.size()) + " validation, " +
+                           std::to_string(graph.test.size()) + " test)";
+  const dladmm::Matrix<Scalar> y = graph.one_hot();
+  ProblemT problem(
+      std::move(graph.features), y, o.hidden, Activation(), Loss(),
+      dladmm::SparsePropagation<Scalar>(dladmm::normalized_propagation<Scalar>(graph.adjacency)));
+  problem.set_loss_columns(graph.train);
+  dladmm::EvaluateColumns<Scalar> evaluate(graph.val, graph.test, o.eval_every);
+  return train(o, problem, evaluate, true, data);
+}
+
 /// Loads the data and trains with the scalar type, activation and loss the options name.
 int run(const Options& o) {
   return dispatch(Scalars{}, o.scalar, [&](auto scalar) {
     using Scalar = typename decltype(scalar)::type;
+    if (o.graph()) {
+      const std::string dir = o.data == "planetoid" ? o.data_dir : shipped_graph_dir(o.data);
+      auto graph = dladmm::read_planetoid<Scalar>(dir);
+      return dispatch(Activations{}, o.activation, [&](auto activation) {
+        return dispatch(Losses{}, o.loss, [&](auto loss) {
+          using Activation = typename decltype(activation)::type;
+          using Loss = typename decltype(loss)::type;
+          return train_graph<Scalar, Activation, Loss>(o, std::move(graph), dir);
+        });
+      });
+    }
     auto sets = load<Scalar>(o);
     return dispatch(Activations{}, o.activation, [&](auto activation) {
       return dispatch(Losses{}, o.loss, [&](auto loss) {
         using Activation = typename decltype(activation)::type;
         using Loss = typename decltype(loss)::type;
-        return train<Scalar, Activation, Loss>(o, std::move(sets.first), sets.second);
+        return train_perceptron<Scalar, Activation, Loss>(o, std::move(sets.first), sets.second);
       });
     });
   });

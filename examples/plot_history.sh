@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Turns a dladmm_train history CSV into a PNG: the objective (augmented Lagrangian) and the
-# primal residual on log scales, and the train and test accuracy, per iteration.
+# primal residual on log scales, and the train, test (and validation, for graphs) accuracy, per
+# iteration.
 # Needs gnuplot (Debian: gnuplot-nox).
 # usage: plot_history.sh HISTORY.csv OUTPUT.png [TITLE]
 set -euo pipefail
@@ -13,6 +14,9 @@ title=${title//_/\\_}  # gnuplot's enhanced text would make "_x" a subscript
 [ -r "$csv" ] || { echo "$0: cannot read $csv" >&2; exit 2; }
 head -n1 "$csv" | grep -q '^iteration,time_s,objective,primal_residual,rho,train_loss,train_accuracy,test_loss,test_accuracy' ||
   { echo "$0: $csv is not a dladmm history CSV (unexpected header)" >&2; exit 2; }
+# A graph run's history ends with val_loss,val_accuracy: plot the validation accuracy too.
+val_column=$(head -n1 "$csv" | tr ',' '\n' | grep -n '^val_accuracy$' | cut -d: -f1 || true)
+val_plot=${val_column:+", '' using 1:$val_column with lines lw 2 title 'validation'"}
 command -v gnuplot >/dev/null || { echo "$0: gnuplot not found (apt-get install gnuplot-nox)" >&2; exit 2; }
 gnuplot <<GNUPLOT
 set datafile separator ','
@@ -33,7 +37,7 @@ unset logscale y
 set format y '%g'
 set title 'accuracy'
 set key bottom right
-plot '$csv' using 1:7 with lines lw 2 title 'train', '' using 1:9 with lines lw 2 title 'test'
+plot '$csv' using 1:7 with lines lw 2 title 'train', '' using 1:9 with lines lw 2 title 'test'$val_plot
 unset multiplot
 GNUPLOT
 echo "wrote $png"
