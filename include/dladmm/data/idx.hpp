@@ -16,10 +16,8 @@
 
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -211,21 +209,14 @@ template <typename Scalar>
 std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& dir,
                                                             Scalar scale = Scalar(1) /
                                                                            Scalar(255)) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(dir, ec))
-    throw std::runtime_error("read_idx_folder: " + dir + ": does not exist");
-  if (!fs::is_directory(dir, ec))
-    throw std::runtime_error("read_idx_folder: " + dir + ": is not a directory");
+  detail::require_directory("read_idx_folder", dir);
   auto locate = [&](const char* base) {
-    const fs::path plain = fs::path(dir) / base;
-    fs::path gz = plain;
-    gz += ".gz";
-    std::error_code e;
-    if (fs::exists(gz, e)) return gz.string();
-    if (fs::exists(plain, e)) return plain.string();
-    throw std::runtime_error("read_idx_folder: " + dir + ": missing " + base + " (or " + base +
-                             ".gz)");
+    std::string path = detail::find_gz_or_plain(dir, base);
+    if (path.empty()) {
+      throw std::runtime_error("read_idx_folder: " + dir + ": missing " + base + " (or " + base +
+                               ".gz)");
+    }
+    return path;
   };
   const std::string train_images = locate("train-images-idx3-ubyte");
   const std::string train_labels = locate("train-labels-idx1-ubyte");

@@ -1,6 +1,8 @@
 /// \file detail/gz_reader.hpp
-/// \brief Sequential reading of a raw or gzip-compressed file through zlib, with errors that name
-/// the calling function and the file. Not API.
+/// \brief Sequential reading of a raw or gzip-compressed file through zlib, by bytes (GzReader) or
+/// by lines (GzLineReader), with errors that name the calling function and the file, and the
+/// finding of a data folder's files, each raw or gzip (require_directory, find_gz_or_plain).
+/// Not API.
 ///
 /// zlib reads both gzip-compressed and uncompressed files. Only existing regular files are
 /// opened (FIFOs and devices could block or never end), and a gzip file must decompress without
@@ -17,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <vector>
@@ -161,6 +164,118 @@ class GzReader {
   std::string path_;
   std::string prefix_;
   GzFilePtr file_;
+};
+
+/// \brief Checks that a data folder exists and is a directory.
+/// \param where Name of the calling function, the prefix of the error message.
+/// \param dir The folder.
+/// \throws std::runtime_error "where: dir: does not exist" or "...: is not a directory".
+inline void require_directory(const char* where, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec))
+    throw std::runtime_error(std::string(where) + ": " + dir + ": does not exist");
+  if (!fs::is_directory(dir, ec)) {
+    throw std::runtime_error(std::string(where) + ": " + dir + ": is not a directory");
+  }
+}
+
+/// \brief Finds a file of a data folder that may be gzip-compressed.
+/// \param dir The folder.
+/// \param name The file's name without .gz.
+/// \return The path of name.gz in dir if it exists, else that of name if it exists, else an
+///         empty string.
+inline std::string find_gz_or_plain(const std::string& dir, const char* name) {
+  namespace fs = std::filesystem;
+  const fs::path plain = fs::path(dir) / name;
+  fs::path gz = plain;
+  gz += ".gz";
+  std::error_code ec;
+  if (fs::exists(gz, ec)) return gz.string();
+  if (fs::exists(plain, ec)) return plain.string();
+  return {};
+}
+
+/// \brief Line-by-line reader of a raw or gzip text file, read through GzReader in chunks.
+///
+/// Lines end at '\n'; a '\r' before it (CRLF) is dropped, and a last line without '\n' is still
+/// a line. A line may hold at most kMaxLine bytes, so a file without line breaks cannot make the
+/// reader allocate without bound.
+class GzLineReader {
+ public:
+  /// \brief Longest accepted line in bytes, without its line break.
+  static constexpr std::size_t kMaxLine = std::size_t{1} << 16;
+
+  /// \brief Opens path for reading.
+  /// \param where Name of the calling function, the prefix of every error message.
+  /// \param path File to open; must be an existing regular file.
+  /// \throws std::runtime_error as GzReader's constructor.
+  GzLineReader(const char* where, const std::string& path)
+      : in_(where, path), buffer_(std::size_t{1} << 16) {}
+
+  /// \brief Reads the next line.
+  /// \param line Receives the line without its line break; valid until the next call.
+  /// \return False at the end of the file (line is then left unchanged).
+  /// \throws std::runtime_error if the line is longer than kMaxLine or zlib reports an error.
+  bool next(std::string_view& line) {
+    line_.clear();
+    bool any = false;
+    for (;;) {
+      if (begin_ == end_) {
+        if (at_end_) break;
+        end_ = in_.read(buffer_.data(), buffer_.size());
+        begin_ = 0;
+        at_end_ = end_ < buffer_.size();  // GzReader::read stops early only at the end
+        continue;
+      }
+      const unsigned char* start = buffer_.data() + begin_;
+      const auto* stop = static_cast<const unsigned char*>(std::memchr(start, '\n', end_ - begin_));
+      const std::size_t take =
+          stop != nullptr ? static_cast<std::size_t>(stop - start) : end_ - begin_;
+      if (line_.size() + take > kMaxLine) {
+        ++line_number_;
+        fail_line("line longer than " + std::to_string(kMaxLine) + " bytes");
+      }
+      line_.append(reinterpret_cast<const char*>(start), take);
+      any = true;
+      begin_ += take;
+      if (stop != nullptr) {
+        ++begin_;
+        break;
+      }
+    }
+    if (!any) return false;
+    ++line_number_;
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+    line = line_;
+    return true;
+  }
+
+  /// \brief The 1-based number of the line last returned by next() (0 before the first).
+  /// \return The line number.
+  long long line_number() const { return line_number_; }
+
+  /// \brief Throws std::runtime_error with the function, the file and the message.
+  /// \param message What went wrong.
+  /// \throws std::runtime_error always.
+  [[noreturn]] void fail(const std::string& message) const { in_.fail(message); }
+
+  /// \brief Throws std::runtime_error with the function, the file, the current line number and
+  ///        the message.
+  /// \param message What went wrong on that line.
+  /// \throws std::runtime_error always.
+  [[noreturn]] void fail_line(const std::string& message) const {
+    in_.fail("line " + std::to_string(line_number_) + ": " + message);
+  }
+
+ private:
+  GzReader in_;
+  std::vector<unsigned char> buffer_;
+  std::size_t begin_ = 0;  // next unread byte of buffer_
+  std::size_t end_ = 0;    // end of the valid bytes of buffer_
+  bool at_end_ = false;    // the file has no bytes beyond buffer_
+  std::string line_;
+  long long line_number_ = 0;
 };
 
 }  // namespace dladmm::detail

@@ -1,11 +1,12 @@
 /// \file detail/text.hpp
-/// \brief Parsing the fields of text data files: numbers, strictly and locale-independently, and
-/// fields quoted for error messages. Not API.
+/// \brief Parsing the fields of text data files: numbers (strict and locale-independent),
+/// integers, tokens separated by blanks, and fields quoted for error messages. Not API.
 #pragma once
 
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -70,13 +71,69 @@ inline FieldParse parse_field(std::string_view field, double& out) {
   return FieldParse::Ok;
 }
 
-/// \brief Shortens a field for an error message.
+/// \brief Result of parsing a token as an integer.
+enum class IntegerParse {
+  Ok,          ///< A decimal integer was parsed.
+  NotInteger,  ///< The token is empty, not a decimal integer, or has trailing characters.
+  OutOfRange   ///< The integer does not fit in long long.
+};
+
+/// \brief Parses a whole token (no surrounding blanks) as a decimal integer: an optional '-'
+///        then digits only (no '+', no decimal point, no exponent).
+/// \param token The token.
+/// \param out Receives the value on IntegerParse::Ok.
+/// \return The outcome.
+inline IntegerParse parse_integer(std::string_view token, long long& out) {
+  if (token.empty()) return IntegerParse::NotInteger;
+  long long value = 0;
+  const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+  if (ec == std::errc::invalid_argument || ptr != token.data() + token.size()) {
+    return IntegerParse::NotInteger;
+  }
+  if (ec == std::errc::result_out_of_range) return IntegerParse::OutOfRange;
+  out = value;
+  return IntegerParse::Ok;
+}
+
+/// \brief Splits a line at runs of spaces and tabs.
+/// \param line The line.
+/// \param tokens Receives the first max_tokens tokens.
+/// \param max_tokens Capacity of tokens.
+/// \return The number of tokens in the line, which may exceed max_tokens.
+inline std::size_t split_blanks(std::string_view line, std::string_view* tokens,
+                                std::size_t max_tokens) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (true) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i == line.size()) return count;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+    if (count < max_tokens) tokens[count] = line.substr(start, i - start);
+    ++count;
+  }
+}
+
+/// \brief Shortens a field for an error message and makes it printable on one line.
 /// \param field The field.
-/// \return The field, cut to 40 characters with "..." appended if longer.
+/// \return The field in single quotes, cut to 40 bytes with "..." appended if longer, with each
+///         control byte (below 0x20, and 0x7f) written as \\xNN.
 inline std::string quote_field(std::string_view field) {
   constexpr std::size_t kMax = 40;
-  if (field.size() <= kMax) return "'" + std::string(field) + "'";
-  return "'" + std::string(field.substr(0, kMax)) + "...'";
+  static const char digits[] = "0123456789abcdef";
+  std::string out = "'";
+  for (std::size_t i = 0; i < field.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(field[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 0xfu];
+    } else {
+      out += field[i];
+    }
+  }
+  if (field.size() > kMax) out += "...";
+  return out + "'";
 }
 
 }  // namespace dladmm::detail
