@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Runs the four libFuzzer targets (IDX, CSV, checkpoint and model file readers) side by side
-# for SECONDS each, over scratch copies of their seed corpora (fuzz/corpus/<name>), and fails on
-# any finding: crash, sanitizer report, leak, timeout (10 s per input) or out-of-memory (2 GB).
-# Prints the executions of each. usage: scripts/fuzz.sh BUILD_DIR [SECONDS]
+# Runs the five libFuzzer targets (IDX, CSV, checkpoint, model file and Matrix Market /
+# Planetoid readers) side by side for SECONDS each, over scratch copies of their seed corpora
+# (fuzz/corpus/<name>), and fails on any finding: crash, sanitizer report, leak, timeout (10 s
+# per input) or out-of-memory (2 GB). Prints the executions of each.
+# usage: scripts/fuzz.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 build=$1
 seconds=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-names=(idx csv checkpoint model)
+names=(idx csv checkpoint model planetoid)
 pids=()
 for name in "${names[@]}"; do
   mkdir -p "$scratch/$name" "$scratch/artifacts_$name"

@@ -1,7 +1,6 @@
-#include <zlib.h>
-
 #include <catch2/catch.hpp>
 
+#include "gzip_file.hpp"
 #include "temp_dir.hpp"
 
 #include <chrono>
@@ -68,15 +67,6 @@ void write_raw(const std::string& path, const Bytes& b) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   REQUIRE(out.good());
-}
-
-void write_gz(const std::string& path, const Bytes& b) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  if (!b.empty()) {
-    REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
-  }
-  REQUIRE(gzclose(f) == Z_OK);
 }
 
 Bytes read_raw(const std::string& path) {

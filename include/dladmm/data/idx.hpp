@@ -14,40 +14,20 @@
 /// instead of allocating memory for the declared size.
 #pragma once
 
-#include <zlib.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <memory>
 #include <stdexcept>
 #include <string>
-#include <system_error>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "../config.hpp"
+#include "../detail/gz_reader.hpp"
 #include "dataset.hpp"
 
 namespace dladmm {
 
 namespace detail {
-
-/// \brief Deleter closing a zlib file handle.
-struct GzFileCloser {
-  /// \brief Closes the handle (if not null).
-  /// \param file The handle to close.
-  void operator()(gzFile file) const {
-    if (file != nullptr) gzclose(file);
-  }
-};
-
-/// \brief Owning zlib file handle.
-using GzFilePtr = std::unique_ptr<std::remove_pointer_t<gzFile>, GzFileCloser>;
 
 /// \brief Magic number of an IDX file of unsigned-byte images (3 dimensions).
 inline constexpr std::uint32_t kIdxImagesMagic = 0x00000803u;
@@ -65,134 +45,6 @@ inline std::string hex32(std::uint32_t value) {
   for (int shift = 28; shift >= 0; shift -= 4) out += digits[(value >> shift) & 0xfu];
   return out;
 }
-
-/// \brief Sequential reader of a raw or gzip file that reports errors naming the function and
-///        the file.
-class GzReader {
- public:
-  /// \brief Opens path for reading.
-  /// \param where Name of the calling function, the prefix of every error message.
-  /// \param path File to open; must be an existing regular file.
-  /// \throws std::runtime_error if the file does not exist, is a directory or another non-regular
-  ///         file, or cannot be opened.
-  GzReader(const char* where, const std::string& path)
-      : path_(path), prefix_(std::string(where) + ": " + path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status status = fs::status(path, ec);
-    if (status.type() == fs::file_type::not_found) fail("cannot open: no such file");
-    if (ec) fail("cannot open: " + ec.message());
-    if (status.type() == fs::file_type::directory) fail("cannot open: is a directory");
-    // FIFOs and devices could block or never end; only regular files are read.
-    if (status.type() != fs::file_type::regular) fail("cannot open: not a regular file");
-    errno = 0;
-    file_.reset(gzopen(path.c_str(), "rb"));
-    if (!file_) {
-      const int err = errno;
-      fail(std::string("cannot open: ") + (err != 0 ? std::strerror(err) : "out of memory"));
-    }
-    gzbuffer(file_.get(), 1u << 17);
-  }
-
-  /// \brief Reads up to size bytes, stopping early only at the end of the data.
-  /// \param data Destination of at least size bytes.
-  /// \param size Number of bytes wanted.
-  /// \return Number of bytes read (less than size at the end of the data).
-  /// \throws std::runtime_error if zlib reports an error (corrupted or truncated gzip data, or an
-  ///         I/O error).
-  std::size_t read(unsigned char* data, std::size_t size) {
-    std::size_t total = 0;
-    while (total < size) {
-      const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size - total, 1u << 20));
-      const int got = gzread(file_.get(), data + total, chunk);
-      if (got < 0) check_error(true);
-      if (got <= 0) break;
-      total += static_cast<std::size_t>(got);
-      if (static_cast<unsigned>(got) < chunk) break;
-    }
-    if (total < size) check_error(false);
-    return total;
-  }
-
-  /// \brief Reads a big-endian 32-bit word of the header.
-  /// \param header_size Total header size, for the truncation message.
-  /// \param consumed Bytes of the header already read, for the truncation message.
-  /// \return The value.
-  /// \throws std::runtime_error if the file ends first or zlib reports an error.
-  std::uint32_t read_u32(std::size_t header_size, std::size_t consumed) {
-    unsigned char b[4];
-    const std::size_t got = read(b, 4);
-    if (got < 4) {
-      if (consumed + got == 0) fail("empty file");
-      fail("truncated header: expected " + std::to_string(header_size) + " bytes, got " +
-           std::to_string(consumed + got));
-    }
-    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
-           std::uint32_t{b[3]};
-  }
-
-  /// \brief Reads exactly size bytes of payload, growing the buffer in chunks so a false size in
-  ///        a header cannot cause a huge allocation, then checks that nothing follows.
-  /// \param size Declared payload size in bytes.
-  /// \param header_size Header size, for the messages.
-  /// \return The payload.
-  /// \throws std::runtime_error on truncation, trailing data or a zlib error.
-  std::vector<unsigned char> read_payload(std::uint64_t size, std::size_t header_size) {
-    constexpr std::uint64_t kChunk = std::uint64_t{1} << 22;  // 4 MiB
-    std::vector<unsigned char> buffer;
-    buffer.reserve(static_cast<std::size_t>(std::min(size, kChunk)));
-    std::uint64_t have = 0;
-    while (have < size) {
-      const std::uint64_t want = std::min(size - have, kChunk);
-      buffer.resize(static_cast<std::size_t>(have + want));
-      const std::size_t got = read(buffer.data() + have, static_cast<std::size_t>(want));
-      have += got;
-      if (got < want) {
-        fail("truncated data: header declares " + std::to_string(size) + " data bytes, file has " +
-             std::to_string(have) + " (expected " + std::to_string(header_size + size) +
-             " bytes in total, got " + std::to_string(header_size + have) + ")");
-      }
-    }
-    unsigned char extra = 0;
-    // Reading past the data also makes zlib verify the gzip trailer (CRC and length).
-    if (read(&extra, 1) != 0) {
-      fail("trailing data after the " + std::to_string(header_size + size) +
-           " bytes declared by the header");
-    }
-    return buffer;
-  }
-
-  /// \brief Throws std::runtime_error with the function, the file and the message.
-  /// \param message What went wrong.
-  /// \throws std::runtime_error always.
-  [[noreturn]] void fail(const std::string& message) const {
-    throw std::runtime_error(prefix_ + ": " + message);
-  }
-
- private:
-  /// \brief Throws if zlib reports an error (or unconditionally when force is set).
-  /// \param force Whether gzread returned -1, which is an error even if gzerror says Z_OK.
-  /// \throws std::runtime_error naming the zlib or I/O error.
-  void check_error(bool force) const {
-    int errnum = Z_OK;
-    const char* message = gzerror(file_.get(), &errnum);
-    if (errnum == Z_ERRNO) {
-      const int err = errno;
-      fail(std::string("read error: ") + (err != 0 ? std::strerror(err) : "unknown I/O error"));
-    }
-    if (errnum != Z_OK || force) {
-      std::string text = message != nullptr ? message : "";
-      // zlib prefixes its messages with the path, which ours already names.
-      if (text.compare(0, path_.size() + 2, path_ + ": ") == 0) text.erase(0, path_.size() + 2);
-      if (text.empty()) text = "unknown zlib error";
-      fail("unreadable gzip data (" + text + ")");
-    }
-  }
-
-  std::string path_;
-  std::string prefix_;
-  GzFilePtr file_;
-};
 
 /// \brief Header of an IDX image file.
 struct IdxImagesHeader {
@@ -357,21 +209,14 @@ template <typename Scalar>
 std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& dir,
                                                             Scalar scale = Scalar(1) /
                                                                            Scalar(255)) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(dir, ec))
-    throw std::runtime_error("read_idx_folder: " + dir + ": does not exist");
-  if (!fs::is_directory(dir, ec))
-    throw std::runtime_error("read_idx_folder: " + dir + ": is not a directory");
+  detail::require_directory("read_idx_folder", dir);
   auto locate = [&](const char* base) {
-    const fs::path plain = fs::path(dir) / base;
-    fs::path gz = plain;
-    gz += ".gz";
-    std::error_code e;
-    if (fs::exists(gz, e)) return gz.string();
-    if (fs::exists(plain, e)) return plain.string();
-    throw std::runtime_error("read_idx_folder: " + dir + ": missing " + base + " (or " + base +
-                             ".gz)");
+    std::string path = detail::find_gz_or_plain(dir, base);
+    if (path.empty()) {
+      throw std::runtime_error("read_idx_folder: " + dir + ": missing " + base + " (or " + base +
+                               ".gz)");
+    }
+    return path;
   };
   const std::string train_images = locate("train-images-idx3-ubyte");
   const std::string train_labels = locate("train-labels-idx1-ubyte");
