@@ -1,5 +1,10 @@
 /// \file solver.hpp
 /// \brief Solver<Problem>: dlADMM (ALGORITHM.md Algorithm 1): init(), step(), minimize().
+///
+/// Define DLADMM_NO_EXACT_SOLVER before including it to compile the exact (cubic) W and a
+/// steps out of a translation unit that does not use them: its Solver then refuses
+/// SubproblemSolver::Exact at init(), and the unit compiles about a quarter faster with less
+/// compiler memory (docs/PERFORMANCE.md, "Compile time"). Every unit of a program must agree.
 #pragma once
 
 #include <algorithm>
@@ -302,6 +307,12 @@ class Solver {
 
   void check_param() const {
     m_param.check();
+#ifdef DLADMM_NO_EXACT_SOLVER
+    if (m_param.solver == SubproblemSolver::Exact)
+      throw std::invalid_argument(
+          "Param::check: solver Exact was compiled out (DLADMM_NO_EXACT_SOLVER is defined): use "
+          "Quadratic, or build without the definition");
+#endif
     if (!LayerMap::identity && m_param.solver == SubproblemSolver::Exact)
       throw std::invalid_argument(
           std::string("Param::check: solver Exact has no closed-form a step with the layer map ") +
@@ -316,11 +327,13 @@ class Solver {
     Map residual = scratch(m_residual, layer.units());
     detail::constraint_residual(residual, vars.z, product, layer.b, dual_term(l), rho());
     Matrix<Scalar>& grad = m_weight_grad[std::size_t(l)];
+#ifndef DLADMM_NO_EXACT_SOLVER
     if (m_param.solver == SubproblemSolver::Exact) {
       detail::weight_step_exact(layer.W, mapped_input(l), residual, product, grad, beta(l),
                                 m_param.regularization, m_param.lambda, samples());
       return;
     }
+#endif
     count(detail::weight_step_quadratic(layer.W, mapped_input(l), residual, product, grad,
                                         m_weight_trial[std::size_t(l)], beta(l),
                                         backtracking(m_schedule->theta), m_param.regularization,
@@ -338,16 +351,19 @@ class Solver {
     Map grad = scratch(m_gradient, vars.a.rows());
     detail::constraint_residual(residual, m_problem->state().layer(l + 1).z, product, next.b,
                                 dual_term(l + 1), rho());
+#ifndef DLADMM_NO_EXACT_SOLVER
     if (m_param.solver == SubproblemSolver::Exact) {
       detail::activation_step_exact(vars.a, next.W, residual, product, vars.z, net.activation(),
                                     grad, beta(l + 1), nu());
-    } else {
-      Map propagated = scratch(m_propagated, next.units());
-      count(detail::activation_step_quadratic(
-                vars.a, next.W, residual, product, vars.z, net.activation(), grad, beta(l + 1),
-                nu(), backtracking(m_schedule->tau), m_problem->layer_map(), propagated, samples()),
-            m_info.activation_backtracks);
+      propagate_input(l + 1);
+      return;
     }
+#endif
+    Map propagated = scratch(m_propagated, next.units());
+    count(detail::activation_step_quadratic(
+              vars.a, next.W, residual, product, vars.z, net.activation(), grad, beta(l + 1), nu(),
+              backtracking(m_schedule->tau), m_problem->layer_map(), propagated, samples()),
+          m_info.activation_backtracks);
     propagate_input(l + 1);
   }
 

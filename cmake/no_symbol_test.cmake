@@ -1,0 +1,16 @@
+cmake_minimum_required(VERSION 3.16)
+# Fails if the binary BINARY (read with NM -C) holds a symbol of Eigen's LDLT or LLT
+# factorisations: a build with DLADMM_NO_EXACT_SOLVER must not compile the exact steps.
+execute_process(COMMAND ${NM} -C ${BINARY} OUTPUT_VARIABLE symbols RESULT_VARIABLE code)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${BINARY}")
+endif()
+string(REGEX MATCHALL "[^\n]*(ldlt_inplace|llt_inplace)[^\n]*" found "${symbols}")
+if(found)
+  list(GET found 0 first)
+  message(FATAL_ERROR "the exact steps are compiled in: ${first}")
+endif()
+string(REGEX MATCHALL "[^\n]*Solver<[^\n]*update_weights[^\n]*" solver "${symbols}")
+if(NOT solver)
+  message(FATAL_ERROR "no Solver::update_weights in ${BINARY}: the check would pass vacuously")
+endif()
