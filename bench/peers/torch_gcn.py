@@ -37,16 +37,10 @@ import statistics
 import sys
 import time
 
+from peer_files import find, openblas_core
+
 FOLDER = "/work/shared/datasets/planetoid/cora"
 PROGRAM = "torch_gcn.py"
-
-
-def find(folder, name):
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(folder, candidate)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"{PROGRAM}: {name}(.gz) not found in {folder}")
 
 
 def open_text(path):
@@ -92,10 +86,10 @@ def load(folder):
     import numpy as np  # pylint: disable=import-outside-toplevel
     import scipy.sparse as sp  # pylint: disable=import-outside-toplevel
     import torch  # pylint: disable=import-outside-toplevel
-    features = read_market(find(folder, "features.mtx"))
-    adjacency = read_market(find(folder, "adjacency.mtx"))
-    labels = read_ints(find(folder, "labels.txt"))
-    splits = [read_ints(find(folder, name + ".txt")) for name in ("train", "val", "test")]
+    features = read_market(find(folder, "features.mtx", PROGRAM))
+    adjacency = read_market(find(folder, "adjacency.mtx", PROGRAM))
+    labels = read_ints(find(folder, "labels.txt", PROGRAM))
+    splits = [read_ints(find(folder, name + ".txt", PROGRAM)) for name in ("train", "val", "test")]
     nodes = features.shape[0]
     if adjacency.shape != (nodes, nodes) or len(labels) != nodes:
         sys.exit(f"{PROGRAM}: {folder}: features, adjacency and labels disagree on the node count")
@@ -118,17 +112,6 @@ def load(folder):
                                       x.shape).coalesce()
     return (x_torch, s_torch, torch.tensor(labels), [torch.tensor(v) for v in splits],
             adjacency.nnz // 2)
-
-
-def openblas_core():
-    """The kernel set OpenBLAS chose (libopenblas.so.0 detects the same way as torch's BLAS)."""
-    try:
-        import ctypes  # pylint: disable=import-outside-toplevel
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        return "unknown (libopenblas.so.0 not found)"
 
 
 def main():

@@ -22,6 +22,8 @@ import os
 import sys
 import time
 
+from peer_files import find, openblas_core
+
 np = None  # numpy, imported by main() once OPENBLAS_NUM_THREADS is set (it loads OpenBLAS)
 
 FOLDER = "/usr/share/datasets/fashion-mnist"
@@ -35,25 +37,6 @@ def read_idx(path):
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(magic & 0xFF)]
     offset = 4 + 4 * len(dims)
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
-
-
-def find(folder, name):
-    for candidate in (name + ".gz", name):
-        path = os.path.join(folder, candidate)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"torch_mlp.py: {name}(.gz) not found in {folder}")
-
-
-def openblas_core():
-    """The kernel set OpenBLAS chose (libopenblas.so.0 detects the same way as torch's BLAS)."""
-    try:
-        import ctypes  # pylint: disable=import-outside-toplevel
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        return "unknown (libopenblas.so.0 not found)"
 
 
 def main():
@@ -78,10 +61,10 @@ def main():
           f"OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', 'unset')}", file=sys.stderr)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))[: args.samples]
-    y = read_idx(find(args.data_dir, "train-labels-idx1-ubyte"))[: args.samples]
-    tx = read_idx(find(args.data_dir, "t10k-images-idx3-ubyte"))
-    ty = read_idx(find(args.data_dir, "t10k-labels-idx1-ubyte"))
+    x = read_idx(find(args.data_dir, "train-images-idx3-ubyte", "torch_mlp.py"))[: args.samples]
+    y = read_idx(find(args.data_dir, "train-labels-idx1-ubyte", "torch_mlp.py"))[: args.samples]
+    tx = read_idx(find(args.data_dir, "t10k-images-idx3-ubyte", "torch_mlp.py"))
+    ty = read_idx(find(args.data_dir, "t10k-labels-idx1-ubyte", "torch_mlp.py"))
     x = torch.tensor(x.reshape(len(x), -1), dtype=torch.float32) / 255
     tx = torch.tensor(tx.reshape(len(tx), -1), dtype=torch.float32) / 255
     y = torch.tensor(y, dtype=torch.long)
