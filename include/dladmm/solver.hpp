@@ -3,8 +3,9 @@
 ///
 /// Define DLADMM_NO_EXACT_SOLVER before including it to compile the exact (cubic) W and a
 /// steps out of a translation unit that does not use them: its Solver then refuses
-/// SubproblemSolver::Exact at init(), and the unit compiles about a quarter faster with less
-/// compiler memory (docs/PERFORMANCE.md, "Compile time"). Every unit of a program must agree.
+/// SubproblemSolver::Exact at init(), and the unit compiles in about two thirds of the time with
+/// less compiler memory (docs/PERFORMANCE.md, "Compile time of a user's unit"). Every unit of a
+/// program must agree.
 #pragma once
 
 #include <algorithm>
