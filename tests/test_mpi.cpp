@@ -295,3 +295,56 @@ TEST_CASE("a NaN in one process's data stops every process at init", "[mpi]") {
   CHECK(samples.sum(1.0) == double(samples.size()));
 }
 
+TEST_CASE("Evaluate sums a held-out set split across the processes", "[mpi]") {
+  const MpiSamples samples;
+  const auto data = dladmm::make_synthetic<double>(10, 4, 301, 11);
+  const auto held_out = dladmm::make_synthetic<double>(10, 4, 97, 12);
+  const Matrix<double> y = data.one_hot(), held_out_y = held_out.one_hot();
+  const dladmm::SampleSlice slice = dladmm::slice_of(301, samples);
+  const dladmm::SampleSlice part = dladmm::slice_of(97, samples);
+  const Matrix<double> part_x = held_out.x.middleCols(part.first, part.count);
+  const Matrix<double> part_y = held_out_y.middleCols(part.first, part.count);
+  SplitProblem<double> split(data.x.middleCols(slice.first, slice.count),
+                             y.middleCols(slice.first, slice.count), {16, 12}, {}, {}, {}, samples);
+  dladmm::Problem<double> whole(data.x, y, {16, 12});
+  dladmm::Param<double> param;
+  param.rho = 1e-2;
+  param.max_iterations = 6;
+  dladmm::Solver<SplitProblem<double>> split_solver(param);
+  dladmm::Solver<dladmm::Problem<double>> whole_solver(param);
+  dladmm::Evaluate<double> split_evaluate(part_x, part_y, 2);
+  dladmm::Evaluate<double> whole_evaluate(held_out.x, held_out_y, 2);
+  dladmm::History split_history, whole_history;
+  SameOnEveryProcess same{&samples};
+  split_solver.minimize(split, split_evaluate, split_history, same);
+  whole_solver.minimize(whole, whole_evaluate, whole_history);
+  CHECK(same.checked == 6);
+  CHECK(same.differing == 0);  // the test figures included
+  REQUIRE(split_history.rows.size() == whole_history.rows.size());
+  for (std::size_t k = 0; k < whole_history.rows.size(); ++k) {
+    const auto &s = split_history.rows[k], &w = whole_history.rows[k];
+    INFO("iteration " << w.iteration);
+    CHECK(std::isnan(s.test_loss) == std::isnan(w.test_loss));
+    if (std::isnan(w.test_loss)) continue;
+    CHECK(relative(s.test_loss, w.test_loss) <= 1e-12);
+    CHECK(s.test_accuracy == w.test_accuracy);
+  }
+}
+
+TEST_CASE("TimeLimit stops every process when the time is up in one", "[mpi]") {
+  const MpiSamples samples;
+  const auto data = dladmm::make_synthetic<double>(10, 4, 301, 11);
+  const Matrix<double> y = data.one_hot();
+  const dladmm::SampleSlice slice = dladmm::slice_of(301, samples);
+  SplitProblem<double> split(data.x.middleCols(slice.first, slice.count),
+                             y.middleCols(slice.first, slice.count), {16, 12}, {}, {}, {}, samples);
+  dladmm::Param<double> param;
+  param.max_iterations = 5;
+  dladmm::Solver<SplitProblem<double>> solver(param);
+  // Only the last process's time is up (at once); the others have all the time in the world.
+  dladmm::TimeLimit limit(samples.rank() == samples.size() - 1 ? 1e-9 : 1e9);
+  const dladmm::Result result = solver.minimize(split, limit);
+  CHECK(result.status == dladmm::Status::StoppedByCallback);
+  CHECK(result.iterations == 1);
+  CHECK(samples.sum(1.0) == double(samples.size()));  // every process got here
+}
