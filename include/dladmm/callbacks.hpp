@@ -20,6 +20,7 @@
 
 #include "config.hpp"
 #include "iteration_info.hpp"
+#include "layer_map.hpp"
 #include "network.hpp"
 #include "status.hpp"
 
@@ -28,6 +29,11 @@ namespace dladmm {
 /// \brief Evaluates the network on a held-out set every \p every iterations (and at the last)
 /// and stores the mean loss and accuracy in IterationInfo::test_loss / test_accuracy. Put it
 /// before the callbacks that print or record them.
+///
+/// The sums go through the problem's sample reduction (the forward pass takes the dense map):
+/// in a data-parallel run each process may hold a slice of the held-out set, and every process
+/// gets the figures of the whole set (and so takes the same decision, EarlyStopping's say);
+/// a process holding all of it gets the same figures, up to rounding.
 /// \tparam Scalar float or double.
 template <typename Scalar>
 class Evaluate {
@@ -70,7 +76,8 @@ class Evaluate {
     const bool final_iteration = info.iteration >= solver.param().max_iterations;
     if (info.iteration % m_every != 0 && !final_iteration) return;
     const auto* problem = solver.problem();
-    const Metrics m = problem->network().evaluate(problem->loss(), m_x, m_y, m_buffers);
+    const Metrics m = problem->network().evaluate(problem->loss(), m_x, m_y, m_buffers, DenseMap(),
+                                                  problem->reduction());
     info.test_loss = m.loss;
     info.test_accuracy = m.accuracy;
   }
@@ -378,7 +385,9 @@ class EarlyStopping {
   int m_waited = 0;
 };
 
-/// \brief Stops the run once \p seconds of wall time have passed since the run began.
+/// \brief Stops the run once \p seconds of wall time have passed since the run began. In a
+/// data-parallel run the clocks of the processes differ: the run stops when the time is up in
+/// any process (through the problem's sample reduction), so all stop at the same iteration.
 class TimeLimit {
  public:
   /// \throws std::invalid_argument unless seconds > 0.
@@ -390,11 +399,12 @@ class TimeLimit {
   void begin(const SolverT&) {
     m_start = std::chrono::steady_clock::now();
   }
-  /// \brief True (stop) once the time is up.
+  /// \brief True (stop) once the time is up (in any process of a data-parallel run).
   template <typename SolverT>
-  bool iteration(const SolverT&, IterationInfo&) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count() >=
-           m_seconds;
+  bool iteration(const SolverT& solver, IterationInfo&) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    return !solver.problem()->reduction().all(elapsed < m_seconds);
   }
 
  private:
