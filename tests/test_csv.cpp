@@ -14,6 +14,7 @@
 using Catch::Contains;
 using dladmm::CsvOptions;
 using dladmm::Dataset;
+using dladmm::Index;
 using dladmm::LabelColumn;
 using dladmm::Matrix;
 using dladmm::read_csv;
@@ -191,4 +192,54 @@ TEST_CASE("read_csv rejects bad options", "[data][csv]") {
   REQUIRE_THROWS_AS(read_csv<double>(path, delim), std::invalid_argument);
   delim.delimiter = '.';
   REQUIRE_THROWS_WITH(read_csv<double>(path, delim), Contains("unusable delimiter"));
+}
+
+TEMPLATE_TEST_CASE("read_csv keeps one part: the parts of every split make up the whole file",
+                   "[data][csv][part]", float, double) {
+  TempDir dir;
+  // A header, blank lines and CRLF endings: parts count data rows only.
+  const std::string path = dir.write(
+      "rows.csv", "a,b,label\r\n1,2,0\r\n\r\n3,4,1\n5,6,2\n  \n7,8,0\n9,10,1\n11,12,2\n13,14,3\n");
+  CsvOptions options;
+  options.header = true;
+  const Dataset<TestType> whole = read_csv<TestType>(path, options);
+  REQUIRE(whole.samples() == 7);
+  for (Index limit : {Index(-1), Index(5)})
+    for (int parts = 1; parts <= 4; ++parts) {
+      Index next = 0;
+      for (int part = 0; part < parts; ++part) {
+        options.part = dladmm::SamplePart{part, parts, limit};
+        const dladmm::SampleSlice slice = options.part.of(whole.samples());
+        const Dataset<TestType> d = read_csv<TestType>(path, options);
+        REQUIRE(slice.first == next);
+        REQUIRE(d.samples() == slice.count);
+        CHECK(d.x == whole.x.middleCols(slice.first, slice.count));
+        CHECK(d.labels == whole.labels.segment(slice.first, slice.count));
+        CHECK(d.num_classes == d.labels.maxCoeff() + 1);  // the part's own labels
+        next += slice.count;
+      }
+      CHECK(next == (limit >= 0 ? limit : whole.samples()));
+    }
+}
+
+TEST_CASE("read_csv with a part parses only its rows and names lines in the whole file",
+          "[data][csv][part]") {
+  TempDir dir;
+  const std::string path = dir.write("bad.csv", "1,2,0\n3,4,1\n5,6,2\n7,x,0\n9,10,1\n11,12,2\n");
+  CsvOptions options;
+  options.part = dladmm::SamplePart{1, 2, -1};  // rows 4 to 6
+  CHECK_THROWS_WITH(read_csv<float>(path, options),
+                    Contains("line 4, column 2: non-numeric field 'x'"));
+  options.part = dladmm::SamplePart{0, 2, -1};  // rows 1 to 3: the bad row is another part's
+  CHECK(read_csv<float>(path, options).samples() == 3);
+  // The layout comes from the file's first data row in every part.
+  const std::string ragged = dir.write("ragged.csv", "1,2,0\n3,4,1\n5,6,7,2\n7,8,0\n");
+  options.part = dladmm::SamplePart{1, 2, -1};
+  CHECK_THROWS_WITH(read_csv<float>(ragged, options),
+                    Contains("line 3: row has 4 fields, expected 3"));
+  options.part = dladmm::SamplePart{2, 3, -1};  // more parts than rows
+  const std::string two = dir.write("two.csv", "1,2,0\n3,4,1\n");
+  CHECK_THROWS_WITH(read_csv<float>(two, options), Contains("no data rows in part 2 of 3"));
+  options.part = dladmm::SamplePart{3, 3, -1};
+  CHECK_THROWS_AS(read_csv<float>(two, options), std::invalid_argument);
 }

@@ -406,3 +406,64 @@ TEMPLATE_TEST_CASE("read_idx_folder finds the four MNIST files", "[data][idx]", 
   REQUIRE_THROWS_WITH(dladmm::read_idx_folder<TestType>(dir.str()),
                       Contains("t10k-labels-idx1-ubyte") && Contains("sample 2 has label 10"));
 }
+
+TEMPLATE_TEST_CASE("read_idx keeps one part: the parts of every split make up the whole file",
+                   "[data][idx][part]", float, double) {
+  TempDir dir;
+  const std::vector<int> labels{3, 0, 6, 2, 6, 1, 5, 4, 0, 2, 9};
+  const auto count = static_cast<std::uint32_t>(labels.size());
+  write_raw(dir.file("img"), image_file(count, 3, 2));
+  write_gz(dir.file("img.gz"), image_file(count, 3, 2));
+  write_raw(dir.file("lab"), label_file(labels));
+  const auto whole = dladmm::read_idx<TestType>(dir.file("img"), dir.file("lab"), 10);
+  for (const char* images : {"img", "img.gz"})  // raw files are read from the part on
+    for (Index limit : {Index(-1), Index(7)})
+      for (int parts = 1; parts <= 4; ++parts) {
+        Index next = 0;  // the parts cover the samples kept in order, without overlap
+        for (int part = 0; part < parts; ++part) {
+          const dladmm::SamplePart keep{part, parts, limit};
+          const auto d = dladmm::read_idx<TestType>(dir.file(images), dir.file("lab"), 10,
+                                                    TestType(1) / TestType(255), keep);
+          const dladmm::SampleSlice slice = keep.of(count);
+          REQUIRE(slice.first == next);
+          REQUIRE(d.samples() == slice.count);
+          CHECK(d.x == whole.x.middleCols(slice.first, slice.count));
+          CHECK(d.labels == whole.labels.segment(slice.first, slice.count));
+          next += slice.count;
+        }
+        CHECK(next == (limit >= 0 ? limit : Index(count)));
+      }
+}
+
+TEST_CASE("read_idx with a part checks the whole file and names samples by their index in it",
+          "[data][idx][part]") {
+  TempDir dir;
+  write_raw(dir.file("img"), image_file(6, 2, 2));
+  write_raw(dir.file("lab"), label_file({0, 1, 2, 3, 4, 7}));
+  const dladmm::SamplePart last{1, 2, -1};  // samples 3, 4, 5
+  CHECK_THROWS_WITH(dladmm::read_idx<float>(dir.file("img"), dir.file("lab"), 6, 1.0f, last),
+                    Contains("sample 5 has label 7"));
+  CHECK_NOTHROW(dladmm::read_idx<float>(dir.file("img"), dir.file("lab"), 6, 1.0f,
+                                        dladmm::SamplePart{0, 2, -1}));
+  // A truncated or overlong file is refused by every part, raw or gzip.
+  Bytes short_file = image_file(6, 2, 2);
+  short_file.resize(short_file.size() - 3);
+  write_raw(dir.file("short"), short_file);
+  write_gz(dir.file("short.gz"), short_file);
+  Bytes long_file = image_file(6, 2, 2);
+  long_file.push_back(1);
+  write_raw(dir.file("long"), long_file);
+  write_gz(dir.file("long.gz"), long_file);
+  for (int part = 0; part < 2; ++part) {
+    const dladmm::SamplePart keep{part, 2, -1};
+    for (const char* name : {"short", "short.gz"})
+      CHECK_THROWS_WITH(dladmm::read_idx_images<float>(dir.file(name), 1.0f, keep),
+                        Contains("truncated data: header declares 24 data bytes, file has 21"));
+    for (const char* name : {"long", "long.gz"})
+      CHECK_THROWS_WITH(dladmm::read_idx_images<float>(dir.file(name), 1.0f, keep),
+                        Contains("trailing data after the 40 bytes"));
+  }
+  CHECK_THROWS_AS(
+      dladmm::read_idx_images<float>(dir.file("img"), 1.0f, dladmm::SamplePart{2, 2, -1}),
+      std::invalid_argument);
+}

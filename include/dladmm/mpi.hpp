@@ -1,6 +1,7 @@
 /// \file mpi.hpp
 /// \brief MpiSamples: the sample reduction of a data-parallel run over MPI (ALGORITHM.md §8),
-/// and slice_of(), which splits the samples into contiguous slices, one per process.
+/// and slice_of() for this process (data/sample_slice.hpp splits the samples into contiguous
+/// slices, one per process).
 ///
 /// Not included by dladmm.hpp: only a program that includes this header needs MPI (its headers
 /// and library, e.g. CMake's `find_package(MPI COMPONENTS CXX)` and `MPI::MPI_CXX`).
@@ -15,6 +16,7 @@
 #include <type_traits>
 
 #include "config.hpp"
+#include "data/sample_slice.hpp"
 
 namespace dladmm {
 
@@ -155,35 +157,6 @@ class MpiSamples {
   int m_rank = 0;
   int m_size = 1;
 };
-
-/// \brief A contiguous range of samples (columns): [first, first + count).
-struct SampleSlice {
-  Index first = 0;  ///< The first sample of the slice.
-  Index count = 0;  ///< The number of samples in the slice.
-};
-
-/// \brief The slice of \p total samples that process \p rank of \p ranks holds when the samples
-/// are split into contiguous slices in rank order: every process gets total / ranks samples and
-/// the first total % ranks processes one more (so counts differ by at most one, and the slices
-/// cover [0, total) without overlap). A process gets no sample if \p total < \p ranks.
-/// Process r holds columns [first, first + count) of X and Y: `x.middleCols(s.first, s.count)`.
-/// \throws std::invalid_argument if \p total < 0, \p ranks < 1 or \p rank is outside
-/// [0, ranks).
-inline SampleSlice slice_of(Index total, int ranks, int rank) {
-  if (total < 0)
-    throw std::invalid_argument("slice_of: negative sample count " + std::to_string(total));
-  if (ranks < 1)
-    throw std::invalid_argument("slice_of: need at least one process, got " +
-                                std::to_string(ranks));
-  if (rank < 0 || rank >= ranks)
-    throw std::invalid_argument("slice_of: rank " + std::to_string(rank) + " is outside [0, " +
-                                std::to_string(ranks) + ")");
-  const Index base = total / ranks, extra = total % ranks;
-  SampleSlice slice;
-  slice.first = Index(rank) * base + std::min<Index>(rank, extra);
-  slice.count = base + (Index(rank) < extra ? 1 : 0);
-  return slice;
-}
 
 /// \brief slice_of(total, samples.size(), samples.rank()): this process's slice.
 inline SampleSlice slice_of(Index total, const MpiSamples& samples) {

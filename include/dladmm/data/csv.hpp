@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "../config.hpp"
 #include "../detail/text.hpp"
 #include "dataset.hpp"
+#include "sample_slice.hpp"
 
 namespace dladmm {
 
@@ -46,9 +48,13 @@ struct CsvOptions {
   bool header = false;
   /// \brief Field separator (not a line break, digit, '.', '+' or '-').
   char delimiter = ',';
-  /// \brief Number of classes; 0 means the largest label + 1 (then labels must be below
+  /// \brief Number of classes; 0 means the largest label kept + 1 (then labels must be below
   ///        kCsvMaxInferredClasses).
   int num_classes = 0;
+  /// \brief The data rows kept (all by default). Rows outside the part are not parsed (only the
+  ///        first data row's layout is) and rows after it are not read; with more than one part
+  ///        the file is read twice, first to count its data rows.
+  SamplePart part;
 };
 
 /// \brief When CsvOptions::num_classes is 0, labels must be below this bound, so that a stray
@@ -71,7 +77,8 @@ inline constexpr int kCsvMaxInferredClasses = 1 << 16;
 /// \return The data set: features x samples, with num_classes from the options or the largest
 ///         label + 1.
 /// \throws std::invalid_argument if options.label_index < 0 (with LabelColumn::Index),
-///         options.num_classes < 0 or options.delimiter is unusable.
+///         options.num_classes < 0, options.delimiter is unusable or options.part names no
+///         slice.
 /// \throws std::runtime_error, with a message naming the file and, for content errors, the line
 ///         (1-based) and column (1-based field position): cannot open (missing, directory, not
 ///         a regular file, unreadable), no data rows, a row with fewer than 2 fields, label_index
@@ -94,6 +101,7 @@ Dataset<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}
     throw std::invalid_argument("read_csv: num_classes must be non-negative, got " +
                                 std::to_string(options.num_classes));
   }
+  (void)options.part.of(0);  // checks the part (slice_of's message)
 
   const std::string prefix = "read_csv: " + path + ": ";
   namespace fs = std::filesystem;
@@ -127,6 +135,29 @@ Dataset<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}
   Index label_col = 0;
   int max_label = -1;
 
+  // The data rows kept: counting them needs a first pass when the file is split into parts.
+  SampleSlice keep{
+      0, options.part.limit >= 0 ? options.part.limit : std::numeric_limits<Index>::max()};
+  if (options.part.parts != 1) {
+    Index rows = 0;
+    bool header_left = options.header;
+    for (long long number = 1; std::getline(in, line); ++number) {
+      std::string_view text(line);
+      if (number == 1 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (text.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
+      if (header_left)
+        header_left = false;
+      else
+        ++rows;
+    }
+    if (in.bad()) throw std::runtime_error(prefix + "read error");
+    keep = options.part.of(rows);
+    in.clear();
+    in.seekg(0);
+  }
+  Index data_row = -1;  // index of the current data row
+
   auto where = [&](Index column) {
     return prefix + "line " + std::to_string(line_no) + ", column " + std::to_string(column + 1) +
            ": ";
@@ -140,6 +171,12 @@ Dataset<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}
     if (text.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
     if (header_pending) {
       header_pending = false;
+      continue;
+    }
+    ++data_row;
+    const bool kept = data_row >= keep.first && data_row - keep.first < keep.count;
+    if (!kept && expected_fields >= 0) {
+      if (data_row >= keep.first) break;  // past the part: the rest is not read
       continue;
     }
 
@@ -184,6 +221,7 @@ Dataset<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}
                                std::to_string(expected_fields));
     }
 
+    if (!kept) continue;  // the layout came from this row; its values belong to another part
     for (Index c = 0; c < n_fields; ++c) {
       const std::string_view field = fields[static_cast<std::size_t>(c)];
       double value = 0.0;
@@ -232,7 +270,11 @@ Dataset<Scalar> read_csv(const std::string& path, const CsvOptions& options = {}
     }
   }
   if (in.bad()) throw std::runtime_error(prefix + "read error");
-  if (labels.empty()) throw std::runtime_error(prefix + "no data rows");
+  if (labels.empty() && data_row < 0) throw std::runtime_error(prefix + "no data rows");
+  if (labels.empty())
+    throw std::runtime_error(prefix + "no data rows in part " + std::to_string(options.part.part) +
+                             " of " + std::to_string(options.part.parts) + " (the file has " +
+                             std::to_string(data_row + 1) + ")");
 
   Dataset<Scalar> data;
   const Index n = static_cast<Index>(labels.size());

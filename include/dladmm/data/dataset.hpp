@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../config.hpp"
+#include "../reduction.hpp"
 
 namespace dladmm {
 
@@ -174,30 +175,42 @@ struct Standardizer {
   /// Sums are accumulated in double. A feature whose standard deviation is below 1e-8 (e.g. a
   /// constant pixel) gets stddev 1, so apply() maps it to 0 instead of dividing by ~0.
   /// \param x Features x samples; needs at least one sample and only finite values.
+  /// \param samples The sample reduction (reduction.hpp): with the samples split over processes
+  ///        (MpiSamples), each passes its slice and every process gets the same standardizer,
+  ///        that of all the samples. Collective then; every process must hold a sample.
   /// \return The fitted standardizer.
-  /// \throws std::invalid_argument if x has no columns or contains a NaN or infinity.
-  static Standardizer fit(const Matrix<Scalar>& x) {
-    if (x.cols() < 1) {
+  /// \throws std::invalid_argument if x has no columns or contains a NaN or infinity (in some
+  ///         process: every process throws).
+  template <typename Reduction = LocalSamples>
+  static Standardizer fit(const Matrix<Scalar>& x, const Reduction& samples = Reduction()) {
+    const bool finite = x.allFinite();
+    if (!samples.all(x.cols() >= 1)) {
       throw std::invalid_argument("Standardizer::fit: x has no samples (0 columns)");
     }
-    if (!x.allFinite()) {
+    if (!samples.all(finite)) {
       throw std::invalid_argument("Standardizer::fit: x contains NaN or infinite values");
     }
     Standardizer s;
     s.mean.resize(x.rows());
     s.stddev.resize(x.rows());
-    const double n = static_cast<double>(x.cols());
+    const double n = static_cast<double>(samples.total_samples(x.cols()));
+    std::vector<double> sums(static_cast<std::size_t>(x.rows()), 0.0);
+    for (Index i = 0; i < x.rows(); ++i)
+      for (Index j = 0; j < x.cols(); ++j) sums[std::size_t(i)] += static_cast<double>(x(i, j));
+    samples.sum(sums.data(), x.rows());
     for (Index i = 0; i < x.rows(); ++i) {
-      double sum = 0.0;
-      for (Index j = 0; j < x.cols(); ++j) sum += static_cast<double>(x(i, j));
-      const double mu = sum / n;
+      const double mu = sums[std::size_t(i)] / n;
       double sq = 0.0;
       for (Index j = 0; j < x.cols(); ++j) {
         const double d = static_cast<double>(x(i, j)) - mu;
         sq += d * d;
       }
-      const double sd = std::sqrt(sq / n);
+      sums[std::size_t(i)] = sq;
       s.mean(i) = static_cast<Scalar>(mu);
+    }
+    samples.sum(sums.data(), x.rows());
+    for (Index i = 0; i < x.rows(); ++i) {
+      const double sd = std::sqrt(sums[std::size_t(i)] / n);
       s.stddev(i) = sd < 1e-8 ? Scalar(1) : static_cast<Scalar>(sd);
     }
     return s;

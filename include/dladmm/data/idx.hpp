@@ -24,6 +24,7 @@
 #include "../config.hpp"
 #include "../detail/gz_reader.hpp"
 #include "dataset.hpp"
+#include "sample_slice.hpp"
 
 namespace dladmm {
 
@@ -55,18 +56,12 @@ struct IdxImagesHeader {
 
 }  // namespace detail
 
-/// \brief Reads an IDX image file (magic 0x00000803), raw or gzip-compressed.
-/// \tparam Scalar Floating-point type of the result.
-/// \param path The file.
-/// \param scale Factor applied to every byte (the default maps 0..255 to [0, 1]).
-/// \return A (rows * cols) x count matrix; column j is image j in row-major pixel order.
-/// \throws std::invalid_argument if scale is not finite.
-/// \throws std::runtime_error if the file cannot be opened (missing, directory, unreadable), is
-///         empty, has a truncated header, a bad magic number, zero images, zero or more than
-///         2^24 pixels per image, fewer data bytes than declared, bytes after the declared data,
-///         or unreadable gzip data. Every message names the function and the file.
+namespace detail {
+
+/// \brief read_idx_images() keeping \p part, and the file's image count in \p total.
 template <typename Scalar>
-Matrix<Scalar> read_idx_images(const std::string& path, Scalar scale = Scalar(1) / Scalar(255)) {
+Matrix<Scalar> read_idx_images_part(const std::string& path, Scalar scale, const SamplePart& part,
+                                    Index& total) {
   if (!std::isfinite(scale)) {
     throw std::invalid_argument("read_idx_images: " + path + ": scale must be finite");
   }
@@ -87,21 +82,43 @@ Matrix<Scalar> read_idx_images(const std::string& path, Scalar scale = Scalar(1)
     in.fail("bad image dimensions " + std::to_string(h.rows) + " x " + std::to_string(h.cols) +
             " (rows * cols must be between 1 and " + std::to_string(detail::kIdxMaxPixels) + ")");
   }
-  const std::vector<unsigned char> bytes = in.read_payload(pixels * h.count, kHeader);
-  Matrix<Scalar> x(static_cast<Index>(pixels), static_cast<Index>(h.count));
+  total = static_cast<Index>(h.count);
+  const SampleSlice slice = part.of(total);
+  const std::vector<unsigned char> bytes =
+      in.read_payload_part(pixels * h.count, kHeader, pixels * std::uint64_t(slice.first),
+                           pixels * std::uint64_t(slice.count));
+  Matrix<Scalar> x(static_cast<Index>(pixels), slice.count);
   Scalar* out = x.data();
   for (std::size_t i = 0; i < bytes.size(); ++i) out[i] = static_cast<Scalar>(bytes[i]) * scale;
   return x;
 }
 
-/// \brief Reads an IDX label file (magic 0x00000801), raw or gzip-compressed.
+}  // namespace detail
+
+/// \brief Reads an IDX image file (magic 0x00000803), raw or gzip-compressed.
+/// \tparam Scalar Floating-point type of the result.
 /// \param path The file.
-/// \return One label (0..255) per item.
+/// \param scale Factor applied to every byte (the default maps 0..255 to [0, 1]).
+/// \return A (rows * cols) x kept matrix; column j is kept image j in row-major pixel order.
+/// \throws std::invalid_argument if scale is not finite.
 /// \throws std::runtime_error if the file cannot be opened (missing, directory, unreadable), is
-///         empty, has a truncated header, a bad magic number, zero labels, fewer data bytes than
-///         declared, bytes after the declared data, or unreadable gzip data. Every message names
-///         the function and the file.
-inline Labels read_idx_labels(const std::string& path) {
+///         empty, has a truncated header, a bad magic number, zero images, zero or more than
+///         2^24 pixels per image, fewer data bytes than declared, bytes after the declared data,
+///         or unreadable gzip data. Every message names the function and the file.
+/// \throws std::invalid_argument if \p part names no slice (as slice_of()).
+/// \param part the images kept (SamplePart; all by default): the others are checked (the file's
+///        size) but not converted.
+template <typename Scalar>
+Matrix<Scalar> read_idx_images(const std::string& path, Scalar scale = Scalar(1) / Scalar(255),
+                               const SamplePart& part = {}) {
+  Index total = 0;
+  return detail::read_idx_images_part<Scalar>(path, scale, part, total);
+}
+
+namespace detail {
+
+/// \brief read_idx_labels() keeping \p part, and the file's label count in \p total.
+inline Labels read_idx_labels_part(const std::string& path, const SamplePart& part, Index& total) {
   detail::GzReader in("read_idx_labels", path);
   constexpr std::size_t kHeader = 8;
   const std::uint32_t magic = in.read_u32(kHeader, 0);
@@ -111,33 +128,57 @@ inline Labels read_idx_labels(const std::string& path) {
   }
   const std::uint32_t count = in.read_u32(kHeader, 4);
   if (count == 0) in.fail("header declares zero labels");
-  const std::vector<unsigned char> bytes = in.read_payload(count, kHeader);
-  Labels labels(static_cast<Index>(count));
+  total = static_cast<Index>(count);
+  const SampleSlice slice = part.of(total);
+  const std::vector<unsigned char> bytes =
+      in.read_payload_part(count, kHeader, std::uint64_t(slice.first), std::uint64_t(slice.count));
+  Labels labels(slice.count);
   for (std::size_t i = 0; i < bytes.size(); ++i) labels(static_cast<Index>(i)) = bytes[i];
   return labels;
 }
 
+}  // namespace detail
+
+/// \brief Reads an IDX label file (magic 0x00000801), raw or gzip-compressed.
+/// \param path The file.
+/// \return One label (0..255) per item.
+/// \throws std::runtime_error if the file cannot be opened (missing, directory, unreadable), is
+///         empty, has a truncated header, a bad magic number, zero labels, fewer data bytes than
+///         declared, bytes after the declared data, or unreadable gzip data. Every message names
+///         the function and the file.
+/// \param part the labels kept (SamplePart; all by default).
+/// \throws std::invalid_argument if \p part names no slice (as slice_of()).
+inline Labels read_idx_labels(const std::string& path, const SamplePart& part = {}) {
+  Index total = 0;
+  return detail::read_idx_labels_part(path, part, total);
+}
+
 namespace detail {
 
-/// \brief Reads labels then images and checks that the counts agree.
+/// \brief Reads labels then images, keeping \p part, and checks that the files' counts agree.
 /// \tparam Scalar Floating-point type of the features.
 /// \param where Name of the public function, for messages.
 /// \param images Image file.
 /// \param labels Label file.
 /// \param scale Pixel scale.
+/// \param part The samples kept.
+/// \param first Set to the index in the files of the first sample kept.
 /// \return The data set with num_classes unset (0).
 /// \throws std::runtime_error as read_idx_images/read_idx_labels, or if the counts differ.
 template <typename Scalar>
 Dataset<Scalar> read_idx_pair(const char* where, const std::string& images,
-                              const std::string& labels, Scalar scale) {
+                              const std::string& labels, Scalar scale, const SamplePart& part,
+                              Index& first) {
   Dataset<Scalar> data;
-  data.labels = read_idx_labels(labels);
-  data.x = read_idx_images<Scalar>(images, scale);
-  if (data.x.cols() != data.labels.size()) {
+  Index label_count = 0, image_count = 0;
+  data.labels = read_idx_labels_part(labels, part, label_count);
+  data.x = read_idx_images_part<Scalar>(images, scale, part, image_count);
+  if (image_count != label_count) {
     throw std::runtime_error(std::string(where) + ": image count and label count differ: " +
-                             images + " has " + std::to_string(data.x.cols()) + " images but " +
-                             labels + " has " + std::to_string(data.labels.size()) + " labels");
+                             images + " has " + std::to_string(image_count) + " images but " +
+                             labels + " has " + std::to_string(label_count) + " labels");
   }
+  first = part.of(label_count).first;
   return data;
 }
 
@@ -145,20 +186,23 @@ Dataset<Scalar> read_idx_pair(const char* where, const std::string& images,
 
 /// \brief Reads an IDX image file and the matching IDX label file into a data set.
 ///
-/// num_classes is the largest label + 1. Note: with Scalar = float, pass a float scale (e.g.
+/// num_classes is the largest label kept + 1. Note: with Scalar = float, pass a float scale (e.g.
 /// 0.5f); a double literal is ambiguous with the overload taking num_classes.
 /// \tparam Scalar Floating-point type of the features.
 /// \param images Image file (magic 0x00000803), raw or gzip.
 /// \param labels Label file (magic 0x00000801), raw or gzip.
 /// \param scale Factor applied to every pixel byte.
-/// \return The data set (features = rows * cols, one column per image).
-/// \throws std::invalid_argument if scale is not finite.
+/// \param part The samples kept (SamplePart; all by default).
+/// \return The data set (features = rows * cols, one column per image kept).
+/// \throws std::invalid_argument if scale is not finite or \p part names no slice.
 /// \throws std::runtime_error on any error of read_idx_images() or read_idx_labels(), or if the
 ///         two files hold different counts (the message names both files and both counts).
 template <typename Scalar>
 Dataset<Scalar> read_idx(const std::string& images, const std::string& labels,
-                         Scalar scale = Scalar(1) / Scalar(255)) {
-  Dataset<Scalar> data = detail::read_idx_pair<Scalar>("read_idx", images, labels, scale);
+                         Scalar scale = Scalar(1) / Scalar(255), const SamplePart& part = {}) {
+  Index first = 0;
+  Dataset<Scalar> data =
+      detail::read_idx_pair<Scalar>("read_idx", images, labels, scale, part, first);
   data.num_classes = data.labels.maxCoeff() + 1;
   return data;
 }
@@ -169,21 +213,25 @@ Dataset<Scalar> read_idx(const std::string& images, const std::string& labels,
 /// \param labels Label file (magic 0x00000801), raw or gzip.
 /// \param num_classes Number of classes; every label must be in [0, num_classes).
 /// \param scale Factor applied to every pixel byte.
+/// \param part The samples kept (SamplePart; all by default); only their labels are checked.
 /// \return The data set with the given num_classes.
-/// \throws std::invalid_argument if num_classes < 1 or scale is not finite.
+/// \throws std::invalid_argument if num_classes < 1, scale is not finite or \p part names no
+///         slice.
 /// \throws std::runtime_error on any error of the two-file read_idx(), or if a label is out of
-///         range (the message names the label file, the sample index and the label).
+///         range (the message names the label file, the sample's index in it and the label).
 template <typename Scalar>
 Dataset<Scalar> read_idx(const std::string& images, const std::string& labels, int num_classes,
-                         Scalar scale = Scalar(1) / Scalar(255)) {
+                         Scalar scale = Scalar(1) / Scalar(255), const SamplePart& part = {}) {
   if (num_classes < 1) {
     throw std::invalid_argument("read_idx: num_classes must be at least 1, got " +
                                 std::to_string(num_classes));
   }
-  Dataset<Scalar> data = detail::read_idx_pair<Scalar>("read_idx", images, labels, scale);
+  Index first = 0;
+  Dataset<Scalar> data =
+      detail::read_idx_pair<Scalar>("read_idx", images, labels, scale, part, first);
   for (Index j = 0; j < data.labels.size(); ++j) {
     if (data.labels(j) >= num_classes) {
-      throw std::runtime_error("read_idx: " + labels + ": sample " + std::to_string(j) +
+      throw std::runtime_error("read_idx: " + labels + ": sample " + std::to_string(first + j) +
                                " has label " + std::to_string(data.labels(j)) + ", outside [0, " +
                                std::to_string(num_classes) + ")");
     }
@@ -200,6 +248,8 @@ Dataset<Scalar> read_idx(const std::string& images, const std::string& labels, i
 /// \tparam Scalar Floating-point type of the features.
 /// \param dir The folder.
 /// \param scale Factor applied to every pixel byte.
+/// \param train_part The training samples kept (SamplePart; all by default).
+/// \param test_part The test samples kept (SamplePart; all by default).
 /// \return The pair (training set, test set).
 /// \throws std::invalid_argument if scale is not finite.
 /// \throws std::runtime_error if dir does not exist or is not a directory, if one of the four files
@@ -207,8 +257,9 @@ Dataset<Scalar> read_idx(const std::string& images, const std::string& labels, i
 ///         (the message names it), or on any error of read_idx().
 template <typename Scalar>
 std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& dir,
-                                                            Scalar scale = Scalar(1) /
-                                                                           Scalar(255)) {
+                                                            Scalar scale = Scalar(1) / Scalar(255),
+                                                            const SamplePart& train_part = {},
+                                                            const SamplePart& test_part = {}) {
   detail::require_directory("read_idx_folder", dir);
   auto locate = [&](const char* base) {
     std::string path = detail::find_gz_or_plain(dir, base);
@@ -223,8 +274,8 @@ std::pair<Dataset<Scalar>, Dataset<Scalar>> read_idx_folder(const std::string& d
   const std::string test_images = locate("t10k-images-idx3-ubyte");
   const std::string test_labels = locate("t10k-labels-idx1-ubyte");
   constexpr int kClasses = 10;
-  Dataset<Scalar> train = read_idx<Scalar>(train_images, train_labels, kClasses, scale);
-  Dataset<Scalar> test = read_idx<Scalar>(test_images, test_labels, kClasses, scale);
+  Dataset<Scalar> train = read_idx<Scalar>(train_images, train_labels, kClasses, scale, train_part);
+  Dataset<Scalar> test = read_idx<Scalar>(test_images, test_labels, kClasses, scale, test_part);
   return {std::move(train), std::move(test)};
 }
 

@@ -24,6 +24,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "../config.hpp"
+
 namespace dladmm::detail {
 
 /// \brief Deleter closing a zlib file handle.
@@ -110,28 +112,63 @@ class GzReader {
   /// \return The payload.
   /// \throws std::runtime_error on truncation, trailing data or a zlib error.
   std::vector<unsigned char> read_payload(std::uint64_t size, std::size_t header_size) {
-    constexpr std::uint64_t kChunk = std::uint64_t{1} << 22;  // 4 MiB
     std::vector<unsigned char> buffer;
-    buffer.reserve(static_cast<std::size_t>(std::min(size, kChunk)));
+    buffer.reserve(static_cast<std::size_t>(std::min(size, kPayloadChunk)));
     std::uint64_t have = 0;
     while (have < size) {
-      const std::uint64_t want = std::min(size - have, kChunk);
+      const std::uint64_t want = std::min(size - have, kPayloadChunk);
       buffer.resize(static_cast<std::size_t>(have + want));
       const std::size_t got = read(buffer.data() + have, static_cast<std::size_t>(want));
       have += got;
-      if (got < want) {
-        fail("truncated data: header declares " + std::to_string(size) + " data bytes, file has " +
-             std::to_string(have) + " (expected " + std::to_string(header_size + size) +
-             " bytes in total, got " + std::to_string(header_size + have) + ")");
-      }
+      if (got < want) fail_truncated(size, header_size, have);
     }
-    unsigned char extra = 0;
-    // Reading past the data also makes zlib verify the gzip trailer (CRC and length).
-    if (read(&extra, 1) != 0) {
-      fail("trailing data after the " + std::to_string(header_size + size) +
-           " bytes declared by the header");
-    }
+    check_nothing_follows(size, header_size);
     return buffer;
+  }
+
+  /// \brief Reads the payload bytes [first, first + count) of a payload of size bytes, with the
+  ///        checks of read_payload() on the whole: a raw file is checked by its size and read
+  ///        from \p first on; a gzip file is decompressed through, keeping only the part.
+  /// \param size Declared payload size in bytes.
+  /// \param header_size Header size (the bytes read so far), for the messages.
+  /// \param first First byte kept, at most \p size.
+  /// \param count Bytes kept, at most size - first.
+  /// \return The part.
+  /// \throws std::runtime_error on truncation, trailing data or a zlib error.
+  std::vector<unsigned char> read_payload_part(std::uint64_t size, std::size_t header_size,
+                                               std::uint64_t first, std::uint64_t count) {
+    DLADMM_ASSERT(first <= size && count <= size - first);
+    if (first == 0 && count == size) return read_payload(size, header_size);
+    std::vector<unsigned char> part;
+    if (gzdirect(file_.get())) {  // raw: the size tells truncation or trailing data
+      std::error_code ec;
+      const std::uint64_t bytes = std::filesystem::file_size(path_, ec);
+      if (ec) fail("cannot tell the file's size: " + ec.message());
+      if (bytes < header_size + size) fail_truncated(size, header_size, bytes - header_size);
+      if (bytes > header_size + size)
+        fail("trailing data after the " + std::to_string(header_size + size) +
+             " bytes declared by the header");
+      part.resize(static_cast<std::size_t>(count));
+      if (gzseek(file_.get(), static_cast<z_off_t>(header_size + first), SEEK_SET) < 0)
+        check_error(true);
+      if (read(part.data(), part.size()) < part.size()) fail("the file shrank while being read");
+      return part;
+    }
+    std::vector<unsigned char> chunk(static_cast<std::size_t>(std::min(size, kPayloadChunk)));
+    part.reserve(static_cast<std::size_t>(std::min(count, kPayloadChunk)));
+    std::uint64_t have = 0;
+    while (have < size) {
+      const std::uint64_t want = std::min(size - have, kPayloadChunk);
+      const std::size_t got = read(chunk.data(), static_cast<std::size_t>(want));
+      const std::uint64_t from = std::max(have, first), to = std::min(have + got, first + count);
+      if (from < to)
+        part.insert(part.end(), chunk.begin() + std::ptrdiff_t(from - have),
+                    chunk.begin() + std::ptrdiff_t(to - have));
+      have += got;
+      if (got < want) fail_truncated(size, header_size, have);
+    }
+    check_nothing_follows(size, header_size);
+    return part;
   }
 
   /// \brief Throws std::runtime_error with the function, the file and the message.
@@ -142,6 +179,26 @@ class GzReader {
   }
 
  private:
+  /// \brief Bytes read per call while reading a payload.
+  static constexpr std::uint64_t kPayloadChunk = std::uint64_t{1} << 22;  // 4 MiB
+
+  /// \brief Throws the truncation error: \p have of the \p size declared payload bytes found.
+  [[noreturn]] void fail_truncated(std::uint64_t size, std::size_t header_size,
+                                   std::uint64_t have) const {
+    fail("truncated data: header declares " + std::to_string(size) + " data bytes, file has " +
+         std::to_string(have) + " (expected " + std::to_string(header_size + size) +
+         " bytes in total, got " + std::to_string(header_size + have) + ")");
+  }
+
+  /// \brief Throws unless the data ends after the payload; reading past it also makes zlib
+  /// verify the gzip trailer (CRC and length).
+  void check_nothing_follows(std::uint64_t size, std::size_t header_size) {
+    unsigned char extra = 0;
+    if (read(&extra, 1) != 0)
+      fail("trailing data after the " + std::to_string(header_size + size) +
+           " bytes declared by the header");
+  }
+
   /// \brief Throws if zlib reports an error (or unconditionally when force is set).
   /// \param force Whether gzread returned -1, which is an error even if gzerror says Z_OK.
   /// \throws std::runtime_error naming the zlib or I/O error.
