@@ -22,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -31,6 +32,8 @@
 #include <vector>
 
 #include <unistd.h>
+
+#include "train_processes.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -76,6 +79,7 @@ struct Options {
   int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
   double rho = 1e-6, nu = -1, time_limit = 0, weight_decay = 0;
   bool raw_features = false;
+  bool help = false;  // --help: print the usage and stop
   unsigned long long seed = 13;
 
   /// True for the data sets that are graphs (a GCN is trained).
@@ -361,10 +365,7 @@ const std::vector<OptionGroup>& option_table() {
         {"--time-limit", "SECONDS", "stop after this much wall time", "",
          [](Options& o, Text option, Text v) { o.time_limit = parse_positive(option, v); }},
         flag_option("--quiet", "no progress output", &Options::quiet, true),
-        {"--help", "", "this text (also -h)", "", [](Options&, Text, Text) {
-           std::cout << usage();
-           std::exit(0);
-         }}}}};
+        {"--help", "", "this text (also -h)", "", [](Options& o, Text, Text) { o.help = true; }}}}};
   return table;
 }
 
@@ -432,6 +433,7 @@ Options parse(int argc, char** argv) {
       value = argv[++i];
     }
     spec->set(o, arg, value);
+    if (o.help) return o;
     o.given.insert(arg);
   }
   if (o.graph()) apply_graph_defaults(o);
@@ -481,9 +483,16 @@ void apply_schedule(const Options& o, dladmm::Param<Scalar>& p) {
   }
 }
 
+/// Reads this process's slices of the training and test sets (all of them on one process):
+/// every process reads only its slice's samples. Makes no collective call.
 template <typename Scalar>
-std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(const Options& o) {
+std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load_slices(
+    const Options& o, const train::Processes& processes) {
   using dladmm::Dataset;
+  dladmm::SamplePart train_part{processes.rank(), processes.size(),
+                                o.train_limit > 0 ? o.train_limit : -1};
+  dladmm::SamplePart test_part{processes.rank(), processes.size(),
+                               o.test_limit >= 0 ? o.test_limit : -1};
   std::pair<Dataset<Scalar>, Dataset<Scalar>> sets;
   if (o.data == "fashion-mnist") {
     std::error_code ec;
@@ -491,10 +500,12 @@ std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(const Options& 
       throw InputError(std::string("Fashion-MNIST not found in ") + kFashionMnistDir +
                        ": install it with 'apt-get install dataset-fashion-mnist' or pass "
                        "--data-dir DIR");
-    sets = dladmm::read_idx_folder<Scalar>(o.data_dir);
+    sets =
+        dladmm::read_idx_folder<Scalar>(o.data_dir, Scalar(1) / Scalar(255), train_part, test_part);
   } else if (o.data == "idx") {
-    sets.first = dladmm::read_idx<Scalar>(o.train_images, o.train_labels, 10);
-    sets.second = dladmm::read_idx<Scalar>(o.test_images, o.test_labels, 10);
+    const Scalar scale = Scalar(1) / Scalar(255);
+    sets.first = dladmm::read_idx<Scalar>(o.train_images, o.train_labels, 10, scale, train_part);
+    sets.second = dladmm::read_idx<Scalar>(o.test_images, o.test_labels, 10, scale, test_part);
   } else if (o.data == "csv") {
     dladmm::CsvOptions csv;
     csv.header = o.header;
@@ -506,27 +517,68 @@ std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(const Options& 
       csv.label_column = dladmm::LabelColumn::Index;
       csv.label_index = std::stol(o.label_column);
     }
+    csv.part = train_part;
     sets.first = dladmm::read_csv<Scalar>(o.train_csv, csv);
     if (!o.test_csv.empty()) {
-      csv.num_classes = sets.first.num_classes;
+      csv.part = test_part;
+      // One process knows the class count here (a split run agrees on it in load()).
+      if (!processes.split()) csv.num_classes = sets.first.num_classes;
       sets.second = dladmm::read_csv<Scalar>(o.test_csv, csv);
-      if (sets.second.features() != sets.first.features())
-        throw InputError(o.test_csv + ": " + std::to_string(sets.second.features()) +
-                         " features, but " + o.train_csv + " has " +
-                         std::to_string(sets.first.features()));
     }
   } else {  // synthetic: one generated set split into train and test
     const long train = o.train_limit > 0 ? o.train_limit : 2000;
     const long test = o.test_limit >= 0 ? o.test_limit : 500;
     const auto all = dladmm::make_synthetic<Scalar>(20, 5, train + test, o.seed);
     sets = all.split(double(test) / double(train + test), o.seed);
+    for (auto [set, part] :
+         {std::pair{&sets.first, train_part}, std::pair{&sets.second, test_part}}) {
+      const dladmm::SampleSlice slice = part.of(set->samples());
+      set->x = dladmm::Matrix<Scalar>(set->x.middleCols(slice.first, slice.count));
+      set->labels = dladmm::Labels(set->labels.segment(slice.first, slice.count));
+    }
   }
-  if (o.train_limit > 0) sets.first = sets.first.first(o.train_limit);
-  if (o.test_limit >= 0 && sets.second.samples() > 0) sets.second = sets.second.first(o.test_limit);
+  return sets;
+}
+
+/// Reads the training and test sets, each process its slices, and makes them agree: the same
+/// class count and features on every process (CSV labels infer the count from all slices), the
+/// test set's features those of the training set, and standardized with the moments of all
+/// the training samples (--standardize). Collective.
+template <typename Scalar>
+std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(
+    const Options& o, const train::Processes& processes) {
+  std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> sets;
+  train::agree(processes, [&] { sets = load_slices<Scalar>(o, processes); });
+  auto& [train_set, test_set] = sets;
+  const bool has_test = processes.max(test_set.samples()) > 0;
+  train::agree(processes, [&] {
+    const long long classes = processes.max(train_set.num_classes);
+    const long long features = processes.max(train_set.features());
+    if (processes.min(train_set.features()) != features)
+      throw InputError("the processes' slices of the training set have different feature counts");
+    const dladmm::Index total = processes.samples().total_samples(train_set.samples());
+    if (processes.min(train_set.samples()) < 1)
+      throw InputError(std::to_string(total) + " training samples cannot be split over " +
+                       std::to_string(processes.size()) + " processes: each needs at least one");
+    train_set.num_classes = int(classes);
+    if (has_test) {
+      const long long test_features = processes.max(test_set.features());
+      if (test_features != features)
+        throw InputError((o.test_csv.empty() ? "the test set" : o.test_csv) + ": " +
+                         std::to_string(test_features) + " features, but " +
+                         (o.train_csv.empty() ? "the training set" : o.train_csv) + " has " +
+                         std::to_string(features));
+      if (processes.max(test_set.num_classes) > classes)
+        throw InputError("test set has " + std::to_string(processes.max(test_set.num_classes)) +
+                         " classes, training set " + std::to_string(classes));
+      test_set.num_classes = int(classes);
+      if (test_set.samples() == 0) test_set.x.resize(features, 0);
+    }
+  });
   if (o.standardize) {
-    const auto standardizer = dladmm::Standardizer<Scalar>::fit(sets.first.x);
-    standardizer.apply(sets.first.x);
-    if (sets.second.samples() > 0) standardizer.apply(sets.second.x);
+    const auto standardizer = dladmm::Standardizer<Scalar>::fit(train_set.x, processes.samples());
+    standardizer.apply(train_set.x);
+    if (has_test) standardizer.apply(test_set.x);
   }
   return sets;
 }
@@ -548,32 +600,61 @@ dladmm::History history_until(const dladmm::History& history, const SolverT& sol
   return kept;
 }
 
-/// During the run: writes the history CSV (atomically) and the checkpoint every K iterations,
-/// warning instead of stopping if a file cannot be written; stops the run when a signal asked.
+/// Saves the checkpoint: one file, or on a split run every process's part and the manifest.
+template <typename SolverT>
+void save_checkpoint(const Options& o, const train::Processes& processes, const SolverT& solver,
+                     const dladmm::History& history) {
+  const dladmm::History kept = history_until(history, solver);
+#ifdef DLADMM_TRAIN_MPI
+  if (processes.split()) {
+    dladmm::save_split_checkpoint(o.checkpoint, solver, &kept.rows, *processes.mpi());
+    return;
+  }
+#endif
+  (void)processes;
+  dladmm::save_checkpoint(o.checkpoint, solver, &kept.rows);
+}
+
+/// During the run: writes the history CSV (atomically; process 0) and the checkpoint every K
+/// iterations, warning instead of stopping if a file cannot be written; stops the run when a
+/// signal asked (on a split run: when it reached any process, so that all stop together).
 struct RunOutputs {
   const Options* o;
+  const train::Processes* processes;
   dladmm::History* history;
   bool warned = false;
+  int stop_signal = 0;  ///< The signal every process stopped for, or 0.
   template <typename SolverT>
   bool iteration(const SolverT& solver, dladmm::IterationInfo& info) {
     try {
-      if (!o->history.empty()) history->write_csv(o->history);
-      if (o->checkpoint_every > 0 && solver.status() == dladmm::Status::Running &&
-          info.iteration % o->checkpoint_every == 0) {
-        const dladmm::History kept = history_until(*history, solver);
-        dladmm::save_checkpoint(o->checkpoint, solver, &kept.rows);
-      }
+      if (!o->history.empty() && processes->leader()) history->write_csv(o->history);
     } catch (const std::exception& e) {
-      if (!warned) std::cerr << "dladmm_train: warning: " << e.what() << " (the run goes on)\n";
-      warned = true;
+      warn(e.what());
     }
-    return g_stop_signal != 0;
+    if (o->checkpoint_every > 0 && solver.status() == dladmm::Status::Running &&
+        info.iteration % o->checkpoint_every == 0) {
+      try {
+        save_checkpoint(*o, *processes, solver, *history);
+      } catch (const train::FailedElsewhere&) {
+        // the process that failed warns
+      } catch (const std::exception& e) {
+        warn(e.what());
+      }
+    }
+    stop_signal = int(processes->max(g_stop_signal));
+    return stop_signal != 0;
+  }
+  void warn(const std::string& what) {
+    if (!warned) std::cerr << "dladmm_train: warning: " << what << " (the run goes on)\n";
+    warned = true;
   }
 };
 
 /// The command line that resumes this run from \p checkpoint.
-std::string resume_command(const Options& o) {
-  std::string command = "dladmm_train";
+std::string resume_command(const Options& o, const train::Processes& processes) {
+  std::string command = processes.split()
+                            ? "mpirun -np " + std::to_string(processes.size()) + " dladmm_train"
+                            : "dladmm_train";
   for (std::size_t i = 0; i < o.arguments.size(); ++i) {
     if (o.arguments[i] == "--resume") {
       ++i;
@@ -633,41 +714,45 @@ void print_best_validation(const dladmm::History& history) {
 /// figures (if \p held_out), prints progress and the summary, writes the history, checkpoint
 /// and model, and returns the exit status. \p data describes the data for the first line.
 template <typename ProblemT, typename Evaluation>
-int train(const Options& o, ProblemT& problem, Evaluation& evaluate, bool held_out,
-          const std::string& data) {
+int train(const Options& o, const train::Processes& processes, ProblemT& problem,
+          Evaluation& evaluate, bool held_out, const std::string& data) {
   using Scalar = typename ProblemT::Scalar;
   using Loss = typename ProblemT::Loss;
   const dladmm::Param<Scalar> param = make_param<Scalar>(o);
   dladmm::Solver<ProblemT> solver(param);
   dladmm::History history;
-  if (!o.resume.empty()) {
-    try {
-      dladmm::load_checkpoint(o.resume, problem, solver, &history.rows);
-    } catch (const dladmm::CheckpointError& e) {
-      throw InputError(e.what());
-    }
-    dladmm::Param<Scalar> saved = solver.param();
-    saved.max_iterations = param.max_iterations;
-    saved.keep_last_finite = param.keep_last_finite;
-    const std::string field = dladmm::first_param_difference(saved, param);
-    if (!field.empty())
-      throw InputError(o.resume + ": saved with another " + field +
-                       " than these options give: pass the options of the saved run");
-    if (solver.iteration() >= o.iterations)
-      throw InputError("--iterations " + std::to_string(o.iterations) + ": " + o.resume +
-                       " is already at iteration " + std::to_string(solver.iteration()));
-  }
+  if (!o.resume.empty())
+    train::agree(processes, [&] {
+#ifdef DLADMM_TRAIN_MPI
+      if (processes.split())
+        dladmm::load_split_checkpoint(o.resume, problem, solver, &history.rows, *processes.mpi());
+      else
+#endif
+        dladmm::load_checkpoint(o.resume, problem, solver, &history.rows);
+      dladmm::Param<Scalar> saved = solver.param();
+      saved.max_iterations = param.max_iterations;
+      saved.keep_last_finite = param.keep_last_finite;
+      const std::string field = dladmm::first_param_difference(saved, param);
+      if (!field.empty())
+        throw InputError(o.resume + ": saved with another " + field +
+                         " than these options give: pass the options of the saved run");
+      if (solver.iteration() >= o.iterations)
+        throw InputError("--iterations " + std::to_string(o.iterations) + ": " + o.resume +
+                         " is already at iteration " + std::to_string(solver.iteration()));
+    });
 
-  RunOutputs outputs{&o, &history};
+  RunOutputs outputs{&o, &processes, &history};
   const double limit = o.time_limit > 0 ? o.time_limit : 1e300;
   dladmm::TimeLimit time_limit(limit);
   std::ostringstream sink;
-  const bool terminal = isatty(STDOUT_FILENO);
-  std::ostream& out = o.quiet ? static_cast<std::ostream&>(sink) : std::cout;
+  const bool speaks = !o.quiet && processes.leader();  // one process prints
+  // A launcher's output is a pipe or a log, even when mpirun gives the process a terminal.
+  const bool terminal = isatty(STDOUT_FILENO) && !processes.launched();
+  std::ostream& out = speaks ? std::cout : static_cast<std::ostream&>(sink);
   dladmm::PrintProgress lines(out, 1, o.graph());
   dladmm::ProgressBar bar(out);
 
-  if (!o.quiet)
+  if (speaks)
     std::cout << "dladmm_train: " << data << ", network " << shape_text(problem.network().sizes())
               << ", " << o.scalar << ", " << ProblemT::Activation::name() << ", " << Loss::name()
               << ", solver " << o.solver << ", rho " << o.rho << " (" << o.schedule << ")"
@@ -676,7 +761,7 @@ int train(const Options& o, ProblemT& problem, Evaluation& evaluate, bool held_o
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))
               << "\n";
-  if (!o.quiet && solver.rho() <= Scalar(2 * Loss::lipschitz))
+  if (speaks && solver.rho() <= Scalar(2 * Loss::lipschitz))
     std::cout << "dladmm_train: rho " << solver.rho() << " is at most 2H = " << 2 * Loss::lipschitz
               << ", below the regime where the objective provably falls: expect it to rise and "
                  "the primal residual to stay large until rho grows (docs/USAGE.md, \"Getting "
@@ -691,25 +776,30 @@ int train(const Options& o, ProblemT& problem, Evaluation& evaluate, bool held_o
   else
     result =
         terminal ? go(history, outputs, time_limit, bar) : go(history, outputs, time_limit, lines);
-  if (!o.quiet && o.graph()) print_best_validation(history);
+  if (speaks && o.graph()) print_best_validation(history);
 
-  if (!o.history.empty()) history.write_csv(o.history);
   const bool failed = result.status == dladmm::Status::NumericalIssue;
   const bool poisoned = failed && !param.keep_last_finite;  // the variables hold the NaN
-  if (!o.checkpoint.empty() && !poisoned) {
-    const dladmm::History kept = history_until(history, solver);
-    dladmm::save_checkpoint(o.checkpoint, solver, &kept.rows);
-  }
   const bool model_saved = !o.save_model.empty() && !poisoned;
-  if (model_saved) dladmm::save_model(o.save_model, problem.network());
+  train::agree(processes, [&] {
+    if (!o.history.empty() && processes.leader()) history.write_csv(o.history);
+  });
+  if (!o.checkpoint.empty() && !poisoned)
+    train::agree(processes, [&] { save_checkpoint(o, processes, solver, history); });
+  train::agree(processes, [&] {
+    if (model_saved && processes.leader()) dladmm::save_model(o.save_model, problem.network());
+  });
+  if (!processes.leader())  // the same status as process 0's, which says why
+    return outputs.stop_signal != 0 ? 128 + outputs.stop_signal : failed ? 3 : 0;
   const std::string model_message = model_saved ? ", model saved in " + o.save_model : "";
-  if (g_stop_signal != 0) {
-    std::cerr << "dladmm_train: stopped by " << (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+  const int stop_signal = outputs.stop_signal;
+  if (stop_signal != 0) {
+    std::cerr << "dladmm_train: stopped by " << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
               << " after iteration " << solver.iteration() << model_message << "; "
               << (o.checkpoint.empty() ? "no --checkpoint was given, so the run cannot be resumed"
-                                       : "resume with: " + resume_command(o))
+                                       : "resume with: " + resume_command(o, processes))
               << "\n";
-    return 128 + g_stop_signal;
+    return 128 + stop_signal;
   }
   if (failed) {
     // With the rollback, iteration() is the last finite one and the failed one comes next.
@@ -733,21 +823,29 @@ int train(const Options& o, ProblemT& problem, Evaluation& evaluate, bool held_o
   return 0;
 }
 
-/// Trains a multilayer perceptron on a training and a test set.
+/// Trains a multilayer perceptron on a training and a test set (this process's slices; load()
+/// made them agree).
 template <typename Scalar, typename Activation, typename Loss>
-int train_perceptron(const Options& o, dladmm::Dataset<Scalar> train_set,
-                     const dladmm::Dataset<Scalar>& test_set) {
+int train_perceptron(const Options& o, const train::Processes& processes,
+                     dladmm::Dataset<Scalar> train_set, const dladmm::Dataset<Scalar>& test_set) {
+  using ProblemT = dladmm::Problem<Scalar, Activation, Loss, dladmm::DenseMap, train::TrainSamples>;
+  const train::TrainSamples samples = processes.samples();
+  const dladmm::Index train_total = samples.total_samples(train_set.samples());
+  const dladmm::Index test_total = samples.total_samples(test_set.samples());
   const dladmm::Matrix<Scalar> y = train_set.one_hot();
   const dladmm::Matrix<Scalar> test_y =
       test_set.samples() > 0 ? test_set.one_hot() : dladmm::Matrix<Scalar>(y.rows(), 0);
-  if (test_set.samples() > 0 && test_set.num_classes != train_set.num_classes)
-    throw InputError("test set has " + std::to_string(test_set.num_classes) +
-                     " classes, training set " + std::to_string(train_set.num_classes));
-  const std::string data = std::to_string(train_set.samples()) + " training and " +
-                           std::to_string(test_set.samples()) + " test samples";
-  dladmm::Problem<Scalar, Activation, Loss> problem(std::move(train_set.x), y, o.hidden);
+  const std::string data =
+      std::to_string(train_total) + " training and " + std::to_string(test_total) +
+      " test samples" +
+      (processes.split() ? " split over " + std::to_string(processes.size()) + " processes" : "");
+  std::unique_ptr<ProblemT> problem;
+  train::agree(processes, [&] {
+    problem = std::make_unique<ProblemT>(std::move(train_set.x), y, o.hidden, Activation(), Loss(),
+                                         dladmm::DenseMap(), samples);
+  });
   dladmm::Evaluate<Scalar> evaluate(test_set.x, test_y, o.eval_every);
-  return train(o, problem, evaluate, test_set.samples() > 0, data);
+  return train(o, processes, *problem, evaluate, test_total > 0, data);
 }
 
 /// The folder of a shipped graph (cora, citeseer): in the source tree the program was built
@@ -766,7 +864,8 @@ std::string shipped_graph_dir(const std::string& name) {
 /// Trains a graph convolutional network on a Planetoid graph: the loss on the training nodes,
 /// the validation and test figures from its validation and test nodes.
 template <typename Scalar, typename Activation, typename Loss>
-int train_graph(const Options& o, dladmm::Graph<Scalar> graph, const std::string& dir) {
+int train_graph(const Options& o, const train::Processes& processes, dladmm::Graph<Scalar> graph,
+                const std::string& dir) {
   using ProblemT = dladmm::Problem<Scalar, Activation, Loss, dladmm::SparsePropagation<Scalar>>;
   if (!o.raw_features) dladmm::normalize_feature_columns(graph.features);
   const std::string data = dir + ": " + std::to_string(graph.features.cols()) + " nodes (" +
@@ -779,30 +878,38 @@ int train_graph(const Options& o, dladmm::Graph<Scalar> graph, const std::string
       dladmm::SparsePropagation<Scalar>(dladmm::normalized_propagation<Scalar>(graph.adjacency)));
   problem.set_loss_columns(graph.train);
   dladmm::EvaluateColumns<Scalar> evaluate(graph.val, graph.test, o.eval_every);
-  return train(o, problem, evaluate, true, data);
+  return train(o, processes, problem, evaluate, true, data);
 }
 
 /// Loads the data and trains with the scalar type, activation and loss the options name.
-int run(const Options& o) {
+int run(const Options& o, const train::Processes& processes) {
   return dispatch(Scalars{}, o.scalar, [&](auto scalar) {
     using Scalar = typename decltype(scalar)::type;
     if (o.graph()) {
-      const std::string dir = o.data == "planetoid" ? o.data_dir : shipped_graph_dir(o.data);
-      auto graph = dladmm::read_planetoid<Scalar>(dir);
+      std::string dir;
+      dladmm::Graph<Scalar> graph;
+      train::agree(processes, [&] {
+        if (processes.split())  // S couples the columns: a slice would need its neighbours'
+          throw InputError("--data " + o.data + ": graphs are not split over processes (the " +
+                           "propagation couples every node's neighbours); run on one process");
+        dir = o.data == "planetoid" ? o.data_dir : shipped_graph_dir(o.data);
+        graph = dladmm::read_planetoid<Scalar>(dir);
+      });
       return dispatch(Activations{}, o.activation, [&](auto activation) {
         return dispatch(Losses{}, o.loss, [&](auto loss) {
           using Activation = typename decltype(activation)::type;
           using Loss = typename decltype(loss)::type;
-          return train_graph<Scalar, Activation, Loss>(o, std::move(graph), dir);
+          return train_graph<Scalar, Activation, Loss>(o, processes, std::move(graph), dir);
         });
       });
     }
-    auto sets = load<Scalar>(o);
+    auto sets = load<Scalar>(o, processes);
     return dispatch(Activations{}, o.activation, [&](auto activation) {
       return dispatch(Losses{}, o.loss, [&](auto loss) {
         using Activation = typename decltype(activation)::type;
         using Loss = typename decltype(loss)::type;
-        return train_perceptron<Scalar, Activation, Loss>(o, std::move(sets.first), sets.second);
+        return train_perceptron<Scalar, Activation, Loss>(o, processes, std::move(sets.first),
+                                                          sets.second);
       });
     });
   });
@@ -813,15 +920,28 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
+  const train::Processes processes(argc, argv);  // MPI, when started by an MPI launcher
   try {
-    const Options o = parse(argc, argv);
+    Options o;
+    train::agree(processes, [&] { o = parse(argc, argv); });
+    if (o.help) {
+      if (processes.leader()) std::cout << usage();
+      return 0;
+    }
 #ifdef _OPENMP
     if (o.threads > 0) omp_set_num_threads(o.threads);
 #endif
-    if (o.threads > 0) Eigen::setNbThreads(o.threads);
-    return run(o);
+    if (o.threads > 0) Eigen::setNbThreads(o.threads);  // per process
+    return run(o, processes);
+  } catch (const train::Stopped& stopped) {
+    return stopped.status;  // one process said why
   } catch (const std::exception& e) {
-    std::cerr << "dladmm_train: " << e.what() << "\n";
+    // Some processes may be waiting for this one in a collective call: end them all.
+    std::cerr << "dladmm_train: ";
+    if (processes.split())
+      std::cerr << "process " << processes.rank() << " of " << processes.size() << ": ";
+    std::cerr << e.what() << "\n";
+    if (processes.split()) processes.abort(2);
     return 2;
   }
 }

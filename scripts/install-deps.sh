@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs everything dladmm needs to build, test and run its main job on Debian 12 (as root).
-# With --tests, also clang and its runtime libraries, for the sanitizer build and the fuzzers,
-# OpenBLAS, for the tests of products routed to it (DLADMM_USE_OPENBLAS), pkg-config, for the
-# test of the installed dladmm.pc, and Open MPI, for the tests of MpiSamples under mpirun.
+# Installs everything dladmm needs to build, test and run its main job on Debian 12 (as root),
+# Open MPI included (dladmm_train then runs data-parallel under mpirun). With --tests, also
+# clang and its runtime libraries, for the sanitizer build and the fuzzers, OpenBLAS, for the
+# tests of products routed to it (DLADMM_USE_OPENBLAS), and pkg-config, for the test of the
+# installed dladmm.pc.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential cmake libeigen3-dev catch2 libbenchmark-dev zlib1g-dev
-  dataset-fashion-mnist gnuplot-nox)
+  dataset-fashion-mnist gnuplot-nox libopenmpi-dev openmpi-bin)
 if [[ ${1:-} == --tests ]]; then
-  packages+=(clang libclang-rt-14-dev libopenblas-dev pkgconf libopenmpi-dev openmpi-bin)
+  packages+=(clang libclang-rt-14-dev libopenblas-dev pkgconf)
 elif [[ $# -gt 0 ]]; then
   echo "usage: install-deps.sh [--tests]" >&2
   exit 2

@@ -6,24 +6,8 @@
 # usage: cli_resume.sh PROGRAM WORK_DIR
 set -euo pipefail
 program=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-# The history without its time_s column.
-figures() { cut -d, -f1,3- "$1"; }
-# The checkpoint without the figures that hold wall times: compared through the history.
-same_history() {
-  diff <(figures "$1") <(figures "$2") >/dev/null || {
-    diff <(figures "$1") <(figures "$2") | head -5 >&2
-    fail "$1 and $2 differ"
-  }
-}
+source "$(dirname "$0")/cli_common.sh"
+enter_work_dir "$2"
 
 common=(--data synthetic --train-limit 300 --test-limit 100 --hidden 16,12 --quiet)
 
