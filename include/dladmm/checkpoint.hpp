@@ -63,12 +63,17 @@ struct SolverAccess {
   static auto& products(SolverT& solver) {
     return solver.m_products;
   }
-  /// Points \p solver, with parameters \p param, at \p problem and sizes its buffers, as init()
-  /// does, without drawing or computing anything.
-  template <typename SolverT, typename ProblemT, typename Scalar>
-  static void attach(SolverT& solver, ProblemT& problem, const Param<Scalar>& param) {
+  /// Gives a fresh solver the parameters \p param, checked as init() checks them (no collective
+  /// call: a process whose file holds bad parameters fails before the others attach).
+  template <typename SolverT, typename Scalar>
+  static void set_param(SolverT& solver, const Param<Scalar>& param) {
     solver.m_param = param;
     solver.check_param();
+  }
+  /// Attaches \p solver to \p problem and sizes its buffers, as init() does, without drawing
+  /// or computing anything (collective with a data-parallel sample reduction).
+  template <typename SolverT, typename ProblemT>
+  static void attach(SolverT& solver, ProblemT& problem) {
     solver.attach(problem);
   }
   /// Completes a restored state: the mapped inputs, the figures' buffers and the copy for
@@ -351,22 +356,18 @@ void save_checkpoint(const std::string& path, const Solver<ProblemT>& solver,
       path, [&](std::ostream& out) { save_checkpoint(out, path, solver, rows); });
 }
 
-/// \brief Restores a checkpoint written by save_checkpoint() into \p problem and \p solver, so
-/// that solver.run() continues exactly as the saved run would have (bit-identical figures and
-/// state). The problem must hold the same training data (checked by CRC-32) and the same
-/// network shape, scalar type, activation and loss; the solver takes the saved parameters
-/// except max_iterations and keep_last_finite, which stay the caller's (they change neither the
-/// iterates nor the figures). If \p rows is given, it receives the saved history rows (pass
-/// &History::rows).
-///
-/// The whole stream is checked (magic number, version, byte order, length, CRC-32) and every
-/// header field and size compared before any variable is written, so a refused checkpoint
-/// changes nothing.
-/// \param name the file's name, for messages.
-/// \throws CheckpointError naming \p name and the mismatch or damage.
-template <typename ProblemT>
-void load_checkpoint(std::istream& in, const std::string& name, ProblemT& problem,
-                     Solver<ProblemT>& solver, std::vector<IterationInfo>* rows = nullptr) {
+namespace detail {
+
+/// \brief load_checkpoint(), calling \p agree() twice: after every check of the header against
+/// the problem (before the solver is attached to the problem, which makes the sample
+/// reduction's collective calls), and after every check of the state (before anything is
+/// written). A split run agrees there on whether every process got so far
+/// (load_split_checkpoint), so that a process that fails a check never leaves the others
+/// waiting in a collective call.
+template <typename ProblemT, typename Agree>
+void load_checkpoint_in_stages(std::istream& in, const std::string& name, ProblemT& problem,
+                               Solver<ProblemT>& solver, std::vector<IterationInfo>* rows,
+                               Agree&& agree) {
   using Scalar = typename ProblemT::Scalar;
   detail::CheckpointReader r = detail::open_frame<CheckpointError>(
       in, name, detail::checkpoint_magic, checkpoint_format_version, "dladmm checkpoint",
@@ -414,10 +415,12 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
   param.keep_last_finite = solver.param().keep_last_finite;
   Solver<ProblemT> loaded;
   try {
-    detail::SolverAccess::attach(loaded, problem, param);  // sizes buffers, writes nothing
+    detail::SolverAccess::set_param(loaded, param);
   } catch (const std::invalid_argument& e) {
     r.fail(std::string("invalid parameters: ") + e.what());
   }
+  agree();
+  detail::SolverAccess::attach(loaded, problem);  // sizes buffers, writes nothing
 
   // The state: the fields before the matrices into the fresh solver, then, once the bytes left
   // are known to be exactly the matrices', the matrices into the problem and the solver.
@@ -428,10 +431,32 @@ void load_checkpoint(std::istream& in, const std::string& name, ProblemT& proble
   if (r.remaining() != scan.matrix_bytes)
     r.fail("corrupted (" + std::to_string(r.remaining()) + " bytes of variables, expected " +
            std::to_string(scan.matrix_bytes) + ")");
+  agree();
   detail::for_each_state_field(loaded, problem, saved_rows, detail::MatrixReader{r});
   detail::SolverAccess::finish_restore(loaded);
   solver = std::move(loaded);
   if (rows) *rows = std::move(saved_rows);
+}
+
+}  // namespace detail
+
+/// \brief Restores a checkpoint written by save_checkpoint() into \p problem and \p solver, so
+/// that solver.run() continues exactly as the saved run would have (bit-identical figures and
+/// state). The problem must hold the same training data (checked by CRC-32) and the same
+/// network shape, scalar type, activation and loss; the solver takes the saved parameters
+/// except max_iterations and keep_last_finite, which stay the caller's (they change neither the
+/// iterates nor the figures). If \p rows is given, it receives the saved history rows (pass
+/// &History::rows).
+///
+/// The whole stream is checked (magic number, version, byte order, length, CRC-32) and every
+/// header field and size compared before any variable is written, so a refused checkpoint
+/// changes nothing.
+/// \param name the file's name, for messages.
+/// \throws CheckpointError naming \p name and the mismatch or damage.
+template <typename ProblemT>
+void load_checkpoint(std::istream& in, const std::string& name, ProblemT& problem,
+                     Solver<ProblemT>& solver, std::vector<IterationInfo>* rows = nullptr) {
+  detail::load_checkpoint_in_stages(in, name, problem, solver, rows, [] {});
 }
 
 /// \brief Reads the checkpoint file \p path into \p problem and \p solver; see the stream

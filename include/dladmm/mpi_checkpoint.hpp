@@ -148,11 +148,15 @@ void save_split_checkpoint(const std::string& path, const Solver<ProblemT>& solv
 /// the data must be the one saved). Collective.
 /// \throws CheckpointError on a process whose manifest or part is missing, damaged or does not
 /// match (a checkpoint of another number of processes, or of a one-process run, is named as
-/// such), FailedElsewhere on the others, which may hold their part by then: the run must stop.
+/// such), FailedElsewhere on the others; nothing is changed then on any process.
 template <typename ProblemT>
 void load_split_checkpoint(const std::string& path, ProblemT& problem, Solver<ProblemT>& solver,
                            std::vector<IterationInfo>* rows, const MpiSamples& samples) {
-  std::string error;
+  // Every process calls all() once per stage: true where it got through the stage, false where
+  // it failed (then it leaves), so that the others leave at the same point.
+  auto agree = [&samples, &path] {
+    if (!samples.all(true)) throw FailedElsewhere(path + ": another process could not resume");
+  };
   try {
     detail::SplitManifest manifest;
     if (!detail::read_split_manifest(path, manifest))
@@ -161,14 +165,15 @@ void load_split_checkpoint(const std::string& path, ProblemT& problem, Solver<Pr
       throw CheckpointError(path + ": written by " + std::to_string(manifest.processes) +
                             " processes, but this run has " + std::to_string(samples.size()) +
                             ": resume with as many processes as the saved run");
-    load_checkpoint(detail::split_part_path(path, manifest.parts[std::size_t(samples.rank())]),
-                    problem, solver, rows);
+    const std::string part =
+        detail::split_part_path(path, manifest.parts[std::size_t(samples.rank())]);
+    std::ifstream in = detail::open_for_reading<CheckpointError>(part, "checkpoint");
+    detail::load_checkpoint_in_stages(in, part, problem, solver, rows, agree);
+  } catch (const FailedElsewhere&) {
+    throw;
   } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (!samples.all(error.empty())) {
-    if (error.empty()) throw FailedElsewhere(path + ": another process could not resume");
-    throw CheckpointError(error);
+    samples.all(false);
+    throw CheckpointError(e.what());
   }
 }
 
