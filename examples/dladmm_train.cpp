@@ -549,7 +549,8 @@ std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load(
     const Options& o, const train::Processes& processes) {
   std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> sets;
   train::agree(processes, [&] { sets = load_slices<Scalar>(o, processes); });
-  auto& [train_set, test_set] = sets;
+  auto& train_set = sets.first;  // not a structured binding: lambdas capture these
+  auto& test_set = sets.second;
   const bool has_test = processes.max(test_set.samples()) > 0;
   train::agree(processes, [&] {
     const long long classes = processes.max(train_set.num_classes);
