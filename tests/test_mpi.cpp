@@ -603,6 +603,8 @@ TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-pro
        2},
   };
   for (const Case& c : cases) {
+    if ((c.total + c.block - 1) / c.block < MpiSamples().size())
+      continue;  // a process would be empty
     set_threads(c.threads);
     const MpiSamples samples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, c.block);
     const MpiSamples alone(MPI_COMM_SELF, MpiSamples::Summation::Deterministic, c.block);

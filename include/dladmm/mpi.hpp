@@ -87,6 +87,8 @@ inline constexpr Index mpi_max_count = Index(1) << 30;
 /// MPI_Allreduce calls per sum instead of one, twice (double) or four times (float) the bytes
 /// for the W gradient, and products in pieces of block() columns. It supports the dense layer
 /// map, the Quadratic solver and a loss over every column; the solver refuses the rest at init().
+/// Every process must still hold at least one sample, so there must be at least as many blocks
+/// as processes.
 class MpiSamples {
  public:
   /// \brief How sums over samples are combined.
