@@ -303,8 +303,7 @@ class MpiSamples {
       detail::multiply<Scalar>(piece, detail::ConstView<Scalar>(lhs.middleCols(first, count)),
                                detail::ConstView<Scalar>(rhs.middleCols(first, count)), alpha,
                                detail::Transposed::Rhs);
-      const Scalar* p = piece.data();
-      for (Index e = 0; e < size; ++e) grid.add(double(p[e]), hi[e], lo[e]);
+      grid.add(piece.data(), size, hi, lo);
     }
     allreduce_sum(m_sums.data(), 2 * size, MPI_DOUBLE);
     for (Index e = 0; e < size; ++e) dst.data()[e] = Scalar(hi[e] + lo[e]);

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace dladmm::detail {
 
@@ -52,6 +53,22 @@ struct Grid {
     const double l = ((x - h) + lo_sigma) - lo_sigma;
     hi += h;
     lo += l;
+  }
+
+  /// \brief add(x[e], hi[e], lo[e]) for e in [0, n), in a loop the compiler can vectorise.
+  template <typename T>
+  void add(const T* x, std::ptrdiff_t n, double* hi, double* lo) const {
+    if (hi_sigma == 0) {
+      for (std::ptrdiff_t e = 0; e < n; ++e) hi[e] += double(x[e]);
+      return;
+    }
+    const double s = hi_sigma, t = lo_sigma;
+    for (std::ptrdiff_t e = 0; e < n; ++e) {
+      const double v = double(x[e]);
+      const double h = (v + s) - s;
+      hi[e] += h;
+      lo[e] += ((v - h) + t) - t;
+    }
   }
 };
 
