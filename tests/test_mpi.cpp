@@ -560,48 +560,25 @@ TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-pro
     dladmm::RhoSchedule schedule;
     dladmm::Regularization regularization;
     int threads;
+    dladmm::SubproblemSolver solver = dladmm::SubproblemSolver::Quadratic;
   };
   // 301 samples in blocks of 64: 5 blocks (the last 45 samples), split 3 + 2 or 2 + 2 + 1; 1100
   // in blocks of 256: 5 blocks (the last 76), large enough for the column-block loops to run on
-  // both threads.
+  // both threads. The exact solver's Gram matrix and solves go by blocks too.
+  using dladmm::RhoSchedule;
+  using Reg = dladmm::Regularization;
+  const auto exact = dladmm::SubproblemSolver::Exact;
+  // clang-format off
   const std::vector<Case> cases = {
-      {"Reference",
-       10,
-       301,
-       200,
-       64,
-       {16, 12},
-       dladmm::RhoSchedule::Reference,
-       dladmm::Regularization::None,
-       1},
-      {"Step, L2",
-       10,
-       301,
-       200,
-       64,
-       {16, 12},
-       dladmm::RhoSchedule::Step,
-       dladmm::Regularization::L2,
-       2},
-      {"Step, L1",
-       10,
-       301,
-       0,
-       64,
-       {16, 12},
-       dladmm::RhoSchedule::Step,
-       dladmm::Regularization::L1,
-       1},
-      {"Reference, wide",
-       40,
-       1100,
-       300,
-       256,
-       {96, 64},
-       dladmm::RhoSchedule::Reference,
-       dladmm::Regularization::None,
-       2},
+      {"Reference",    10,  301, 200,  64, {16, 12}, RhoSchedule::Reference, Reg::None, 1},
+      {"Step, L2",     10,  301, 200,  64, {16, 12}, RhoSchedule::Step,      Reg::L2,   2},
+      {"Step, L1",     10,  301,   0,  64, {16, 12}, RhoSchedule::Step,      Reg::L1,   1},
+      {"wide",         40, 1100, 300, 256, {96, 64}, RhoSchedule::Reference, Reg::None, 2},
+      {"exact, L2",    10,  301,   0,  64, {16, 12}, RhoSchedule::Step,      Reg::L2,   1, exact},
+      {"exact, wide",  40, 1100,   0, 256, {96, 64}, RhoSchedule::Reference, Reg::None, 2, exact},
   };
+  // clang-format on
+
   for (const Case& c : cases) {
     if ((c.total + c.block - 1) / c.block < MpiSamples().size())
       continue;  // a process would be empty
@@ -618,6 +595,7 @@ TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-pro
     dladmm::Param<Scalar> param;
     param.rho_schedule = c.schedule;
     param.regularization = c.regularization;
+    param.solver = c.solver;
     param.lambda = c.regularization == dladmm::Regularization::None ? Scalar(0) : Scalar(1e-3);
     param.max_iterations = 12;
     param.product_refresh_every = 5;
@@ -666,19 +644,13 @@ TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-pro
   set_threads(before);
 }
 
-TEST_CASE("a deterministic reduction refuses the exact solver and a loss over some columns",
-          "[mpi]") {
+TEST_CASE("a deterministic reduction refuses a loss over some columns and uneven slices", "[mpi]") {
   const MpiSamples samples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 64);
   const auto data = dladmm::make_synthetic<double>(10, 4, 301, 11);
   const Matrix<double> y = data.one_hot();
   const dladmm::SampleSlice slice = dladmm::slice_of(301, samples);
   SplitProblem<double> split(data.x.middleCols(slice.first, slice.count),
                              y.middleCols(slice.first, slice.count), {16, 12}, {}, {}, {}, samples);
-  dladmm::Param<double> param;
-  param.solver = dladmm::SubproblemSolver::Exact;
-  dladmm::Solver<SplitProblem<double>> exact(param);
-  CHECK_THROWS_WITH(exact.init(split), Catch::Contains("solver Exact is not supported by a "
-                                                       "deterministic sample reduction"));
   split.set_loss_columns({0, 1});
   dladmm::Solver<SplitProblem<double>> quadratic;
   CHECK_THROWS_WITH(quadratic.init(split), Catch::Contains("a loss over some columns"));

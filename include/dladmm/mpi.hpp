@@ -85,8 +85,9 @@ inline constexpr Index mpi_max_count = Index(1) << 30;
 /// samples is computed block by block, and the per-block partial sums are combined exactly
 /// (detail/grid_sum.hpp), so that no result depends on where the slices end. It costs two
 /// MPI_Allreduce calls per sum instead of one, twice (double) or four times (float) the bytes
-/// for the W gradient, and products in pieces of block() columns. It supports the dense layer
-/// map, the Quadratic solver and a loss over every column; the solver refuses the rest at init().
+/// for the W gradient (and the exact W step's Gram matrix), and products in pieces of block()
+/// columns. It supports the dense layer map and a loss over every column; the solver refuses
+/// the rest at init().
 /// Every process must still hold at least one sample, so there must be at least as many blocks
 /// as processes.
 class MpiSamples {
@@ -267,6 +268,48 @@ class MpiSamples {
     }
   }
 
+  /// \brief Calls f(first, count) on column ranges covering this process's \p cols columns,
+  /// in turn on the calling thread: all at once (fast) or one block each (deterministic; for
+  /// per-column work whose rounding may follow the range, as the exact a step's solve). Not
+  /// collective.
+  template <typename F>
+  void column_ranges(Index cols, F&& f) const {
+    if (!deterministic()) {
+      f(Index(0), cols);
+      return;
+    }
+    for (Index first = 0; first < cols; first += m_block) f(first, std::min(m_block, cols - first));
+  }
+
+  /// \brief The lower triangle of dst = alpha A A^T summed over the samples of every process
+  /// (A's columns; the exact W step's Gram matrix), the strict upper triangle zero. Fast: a rank
+  /// update, then MPI_SUM in Scalar. Deterministic: the rank update of each block, added on the
+  /// grid of the bound |alpha| max_k max_i ||A_k(i,:)||^2 as sum_product() does. Collective.
+  /// \throws std::runtime_error if MPI reports an error.
+  template <typename Scalar>
+  void sum_gram(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& a, Scalar alpha) const {
+    if (!deterministic()) {
+      dst.setZero();
+      dst.template selfadjointView<Eigen::Lower>().rankUpdate(a, alpha);
+      sum_entries(dst);
+      return;
+    }
+    const Index cols = a.cols(), blocks = block_count(cols);
+    double bounds[2] = {0, double(blocks)};
+    for (Index first = 0; first < cols; first += m_block) {
+      const double bound = std::abs(double(alpha)) * largest_row_squares(a.middleCols(
+                                                         first, std::min(m_block, cols - first)));
+      bounds[0] = std::max(bounds[0], detail::magnitude(bound));
+    }
+    Matrix<Scalar>& piece = piece_buffer<Scalar>();
+    piece.resize(dst.rows(), dst.cols());
+    add_blocks(dst, bounds, cols, [&](Index first, Index count) {
+      piece.setZero();
+      piece.template selfadjointView<Eigen::Lower>().rankUpdate(a.middleCols(first, count), alpha);
+      return piece.data();
+    });
+  }
+
   /// \brief dst = alpha lhs rhs^T summed over the samples of every process (the columns of
   /// lhs and rhs; the W gradient). Fast: detail::multiply, then MPI_SUM in Scalar.
   /// Deterministic: the product of each block, its entries added on the grid of a bound from
@@ -281,7 +324,7 @@ class MpiSamples {
       sum_entries(dst);
       return;
     }
-    const Index cols = lhs.cols(), blocks = block_count(cols), size = dst.size();
+    const Index cols = lhs.cols(), blocks = block_count(cols);
     double bounds[2] = {0, double(blocks)};
     for (Index k = 0; k < blocks; ++k) {
       const Index first = k * m_block, count = std::min(m_block, cols - first);
@@ -290,27 +333,37 @@ class MpiSamples {
                            std::sqrt(largest_row_squares(rhs.middleCols(first, count)));
       bounds[0] = std::max(bounds[0], detail::magnitude(bound));
     }
-    detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, bounds, 2, MPI_DOUBLE, MPI_MAX, m_communicator),
-                      "MPI_Allreduce (sum_product bound)");
-    const detail::Grid grid = detail::Grid::of(bounds[0], std::max(1.0, bounds[1] * m_size));
-    m_sums.assign(std::size_t(2 * size), 0.0);
-    double* hi = m_sums.data();
-    double* lo = hi + size;
     Matrix<Scalar>& piece = piece_buffer<Scalar>();
     piece.resize(dst.rows(), dst.cols());
-    for (Index k = 0; k < blocks; ++k) {
-      const Index first = k * m_block, count = std::min(m_block, cols - first);
+    add_blocks(dst, bounds, cols, [&](Index first, Index count) {
       detail::multiply<Scalar>(piece, detail::ConstView<Scalar>(lhs.middleCols(first, count)),
                                detail::ConstView<Scalar>(rhs.middleCols(first, count)), alpha,
                                detail::Transposed::Rhs);
-      grid.add(piece.data(), size, hi, lo);
-    }
-    allreduce_sum(m_sums.data(), 2 * size, MPI_DOUBLE);
-    for (Index e = 0; e < size; ++e) dst.data()[e] = Scalar(hi[e] + lo[e]);
+      return piece.data();
+    });
   }
 
  private:
   Index block_count(Index cols) const { return (cols + m_block - 1) / m_block; }
+
+  // dst = the sum over the blocks of every process of the matrices that block(first, count)
+  // points to (dst's shape), for the blocks of this process's \p cols columns, each added on
+  // the grid of bounds[0] (a bound on their entries here; bounds[1] = the number of blocks
+  // here): MPI_MAX of the bounds, grid sums in double, MPI_SUM, one rounding to Scalar.
+  template <typename Scalar, typename Block>
+  void add_blocks(Matrix<Scalar>& dst, double* bounds, Index cols, Block&& block) const {
+    detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, bounds, 2, MPI_DOUBLE, MPI_MAX, m_communicator),
+                      "MPI_Allreduce (bound)");
+    const detail::Grid grid = detail::Grid::of(bounds[0], std::max(1.0, bounds[1] * m_size));
+    const Index size = dst.size();
+    m_sums.assign(std::size_t(2 * size), 0.0);
+    double* hi = m_sums.data();
+    double* lo = hi + size;
+    for (Index first = 0; first < cols; first += m_block)
+      grid.add(block(first, std::min(m_block, cols - first)), size, hi, lo);
+    allreduce_sum(m_sums.data(), 2 * size, MPI_DOUBLE);
+    for (Index e = 0; e < size; ++e) dst.data()[e] = Scalar(hi[e] + lo[e]);
+  }
 
   // The largest sum of squares of a row of m (in double, column by column).
   template <typename Block>

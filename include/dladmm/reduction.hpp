@@ -47,6 +47,22 @@ struct SampleReductionBase {
                       detail::Transposed transposed = detail::Transposed::None) const {
     detail::multiply<Scalar>(dst, lhs, rhs, alpha, transposed);
   }
+  /// \brief Calls f(first, count) on column ranges covering [0, cols) of matrices whose
+  /// columns are samples, for per-column work whose rounding may follow the range (a solve
+  /// with many right-hand sides); here f(0, cols). \p f runs on the calling thread.
+  template <typename F>
+  void column_ranges(Index cols, F&& f) const {
+    f(Index(0), cols);
+  }
+  /// \brief The lower triangle of dst = alpha A A^T (A's columns are samples), summed over
+  /// samples: a rank update of the zeroed \p dst, then sum_entries() (the strict upper
+  /// triangle stays zero).
+  template <typename Scalar>
+  void sum_gram(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& a, Scalar alpha) const {
+    dst.setZero();
+    dst.template selfadjointView<Eigen::Lower>().rankUpdate(a, alpha);
+    self().sum_entries(dst);
+  }
   /// \brief dst = alpha lhs rhs^T, a product whose depth is the samples (the columns of lhs
   /// and rhs), summed over samples: detail::multiply, then sum_entries().
   template <typename Scalar>

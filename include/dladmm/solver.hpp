@@ -321,15 +321,11 @@ class Solver {
   }
 
   // What a deterministic sample reduction (ALGORITHM.md §8) cannot keep bit-identical for any
-  // split: the exact solver (its sums and solves are not blocked), a layer map (it mixes
-  // samples of different processes) and a loss over some columns (its compacted columns do
-  // not fall in the reduction's blocks). The same on every process: every process throws.
+  // split: a layer map (it mixes samples of different processes) and a loss over some columns
+  // (its compacted columns do not fall in the reduction's blocks). The same on every process:
+  // every process throws.
   void check_deterministic(const Problem& problem) const {
     if (!problem.reduction().deterministic()) return;
-    if (m_param.solver == SubproblemSolver::Exact)
-      throw std::invalid_argument(
-          "Solver::init: solver Exact is not supported by a deterministic sample reduction: use "
-          "Quadratic, or the reduction's fast mode");
     if (!LayerMap::identity)
       throw std::invalid_argument(std::string("Solver::init: the layer map ") + LayerMap::name() +
                                   " is not supported by a deterministic sample reduction: use "
@@ -375,7 +371,7 @@ class Solver {
 #ifndef DLADMM_NO_EXACT_SOLVER
     if (m_param.solver == SubproblemSolver::Exact) {
       detail::activation_step_exact(vars.a, next.W, residual, product, vars.z, net.activation(),
-                                    grad, beta(l + 1), nu());
+                                    grad, beta(l + 1), nu(), samples());
       propagate_input(l + 1);
       return;
     }

@@ -124,19 +124,16 @@ BlockReport weight_step_exact(WeightMat& W, const ConstView<std::common_type_t<S
                               Scalar beta, Regularization kind, Scalar lambda,
                               const Reduction& samples) {
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
-  multiply<Scalar>(grad, residual, A, -beta, Transposed::Rhs);
-  samples.sum_entries(grad);
+  samples.template sum_product<Scalar>(grad, residual, A, -beta);
   if (l2 > 0) grad += l2 * W;
   Matrix<Scalar> hessian(A.rows(), A.rows());
-  hessian.setZero();
-  hessian.template selfadjointView<Eigen::Lower>().rankUpdate(A, beta);
-  samples.sum_entries(hessian);
+  samples.template sum_gram<Scalar>(hessian, A, beta);  // the lower triangle of beta A A^T
   hessian.diagonal().array() += l2;
   // The step D solves D M = -H, i.e. M D^T = -H^T (M symmetric; LDLT copes with a singular M).
   const Matrix<Scalar> step =
       -hessian.template selfadjointView<Eigen::Lower>().ldlt().solve(grad.transpose()).transpose();
   W += step;
-  multiply<Scalar>(residual, step, A, 1);
+  samples.template sample_product<Scalar>(residual, step, A, 1);
   product += residual;
   return {};
 }
@@ -209,21 +206,31 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
 
 /// \brief The exact a update (cubic): a - (beta W^T W + nu I)^-1 grad, the minimiser of the a
 /// block. Arguments as activation_step_quadratic(); the dense layer map only (with S the block
-/// couples the samples and has no cheap closed form); no sum over samples; allocates.
+/// couples the samples and has no cheap closed form); no sum over samples (the sample
+/// reduction chooses the column ranges of the products and of the solve); allocates.
 template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
-          typename GradMap>
+          typename GradMap, typename Reduction = LocalSamples>
 BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, ResidualMap& residual,
                                   ProductMap& product, const Matrix<Scalar>& z, const Activation& f,
-                                  GradMap& grad, Scalar beta, Scalar nu) {
+                                  GradMap& grad, Scalar beta, Scalar nu,
+                                  const Reduction& samples = Reduction()) {
   DenseMap dense;
-  activation_gradient(a, W, residual, z, f, grad, beta, nu, dense, residual, LocalSamples());
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, dense, residual, samples);
   Matrix<Scalar> hessian(W.cols(), W.cols());
   hessian.setZero();
   hessian.template selfadjointView<Eigen::Lower>().rankUpdate(W.transpose(), beta);
   hessian.diagonal().array() += nu;
-  hessian.template selfadjointView<Eigen::Lower>().llt().solveInPlace(grad);
+  const auto llt = hessian.template selfadjointView<Eigen::Lower>().llt();
+  samples.column_ranges(grad.cols(), [&](Index first, Index count) {
+    if (first == 0 && count == grad.cols()) {
+      llt.solveInPlace(grad);
+    } else {
+      auto columns = grad.middleCols(first, count);
+      llt.solveInPlace(columns);
+    }
+  });
   a -= grad;
-  multiply<Scalar>(residual, W, grad, 1);
+  samples.template sample_product<Scalar>(residual, W, grad, 1);
   product -= residual;
   return {};
 }
