@@ -80,6 +80,7 @@ struct Options {
   double rho = 1e-6, nu = -1, time_limit = 0, weight_decay = 0;
   bool raw_features = false;
   bool help = false;  // --help: print the usage and stop
+  bool deterministic = false;
   unsigned long long seed = 13;
 
   /// True for the data sets that are graphs (a GCN is trained).
@@ -335,8 +336,12 @@ const std::vector<OptionGroup>& option_table() {
             "b, z, a, u)",
             &Options::rollback, false),
         choice_option("--scalar", &Options::scalar, choice_names(Scalars{}), ""),
-        count_option("--threads", "T", "threads of OpenMP and Eigen", "OpenMP's choice",
-                     &Options::threads, 1024),
+        count_option("--threads", "T", "threads of OpenMP and Eigen (per process)",
+                     "OpenMP's choice", &Options::threads, 1024),
+        flag_option("--deterministic",
+                    "under mpirun: sums over samples in fixed blocks, combined exactly, so that "
+                    "results are bit-identical for any number of processes",
+                    &Options::deterministic, true),
         {"--seed", "S", "seed of the initialisation and of synthetic data", "13",
          [](Options& o, Text option, Text v) {
            o.seed = (unsigned long long)parse_integer(option, v, 0, 1L << 62);
@@ -459,6 +464,8 @@ Options parse(int argc, char** argv) {
       throw InputError(std::string(option) + ": not for graphs (--data " + o.data +
                        "), whose nodes are all used and whose splits are fixed");
   if (!o.graph() && o.raw_features) throw InputError("--raw-features: for graphs only");
+  if (o.graph() && o.deterministic)
+    throw InputError("--deterministic: not for graphs, which are not split over processes");
   return o;
 }
 
@@ -489,10 +496,10 @@ template <typename Scalar>
 std::pair<dladmm::Dataset<Scalar>, dladmm::Dataset<Scalar>> load_slices(
     const Options& o, const train::Processes& processes) {
   using dladmm::Dataset;
-  dladmm::SamplePart train_part{processes.rank(), processes.size(),
-                                o.train_limit > 0 ? o.train_limit : -1};
-  dladmm::SamplePart test_part{processes.rank(), processes.size(),
-                               o.test_limit >= 0 ? o.test_limit : -1};
+  const dladmm::SamplePart train_part{processes.rank(), processes.size(),
+                                      o.train_limit > 0 ? o.train_limit : -1, processes.block()};
+  const dladmm::SamplePart test_part{processes.rank(), processes.size(),
+                                     o.test_limit >= 0 ? o.test_limit : -1, processes.block()};
   std::pair<Dataset<Scalar>, Dataset<Scalar>> sets;
   if (o.data == "fashion-mnist") {
     std::error_code ec;
@@ -921,10 +928,16 @@ int run(const Options& o, const train::Processes& processes) {
 int main(int argc, char** argv) {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
-  const train::Processes processes(argc, argv);  // MPI, when started by an MPI launcher
+  train::Processes processes(argc, argv);  // MPI, when started by an MPI launcher
   try {
     Options o;
-    train::agree(processes, [&] { o = parse(argc, argv); });
+    train::agree(processes, [&] {
+      o = parse(argc, argv);
+      if (o.deterministic && !processes.make_deterministic())
+        throw InputError(
+            "--deterministic: run under mpirun (with -np 1 for one process): the mode is "
+            "MpiSamples'");
+    });
     if (o.help) {
       if (processes.leader()) std::cout << usage();
       return 0;

@@ -35,21 +35,66 @@ inline bool started_by_mpi_launcher() {
 }
 
 /// The sample reduction of dladmm_train: MpiSamples over MPI_COMM_WORLD when MPI runs, else
-/// LocalSamples' no-ops (one type, so the solver is compiled once).
+/// LocalSamples (one type, so the solver is compiled once). Every member forwards to the one in
+/// use.
 struct TrainSamples {
   const dladmm::MpiSamples* mpi = nullptr;  ///< Null when MPI does not run.
+  dladmm::LocalSamples local;
 
-  void sum(double* values, dladmm::Index count) const {
-    if (mpi) mpi->sum(values, count);
+  template <typename F>
+  decltype(auto) with(F&& f) const {
+    return mpi ? f(*mpi) : f(local);
   }
-  double sum(double partial) const { return mpi ? mpi->sum(partial) : partial; }
+  void sum(double* values, dladmm::Index count) const {
+    with([&](const auto& r) { r.sum(values, count); });
+  }
+  double sum(double partial) const {
+    return with([&](const auto& r) { return r.sum(partial); });
+  }
   template <typename Derived>
   void sum_entries(Eigen::PlainObjectBase<Derived>& partial) const {
-    if (mpi) mpi->sum_entries(partial);
+    with([&](const auto& r) { r.sum_entries(partial); });
   }
-  bool all(bool local) const { return mpi ? mpi->all(local) : local; }
-  dladmm::Index total_samples(dladmm::Index local) const {
-    return mpi ? mpi->total_samples(local) : local;
+  bool all(bool local_value) const {
+    return with([&](const auto& r) { return r.all(local_value); });
+  }
+  dladmm::Index total_samples(dladmm::Index count) const {
+    return with([&](const auto& r) { return r.total_samples(count); });
+  }
+  bool deterministic() const {
+    return with([](const auto& r) { return r.deterministic(); });
+  }
+  void check_samples(dladmm::Index samples, const char* where) const {
+    with([&](const auto& r) { r.check_samples(samples, where); });
+  }
+  template <typename F>
+  double sum_columns(dladmm::Index rows, dladmm::Index cols, F&& f) const {
+    return with([&](const auto& r) { return r.sum_columns(rows, cols, f); });
+  }
+  template <typename F>
+  void sum_columns(double* values, dladmm::Index count, dladmm::Index cols, F&& f) const {
+    with([&](const auto& r) { r.sum_columns(values, count, cols, f); });
+  }
+  template <typename Scalar>
+  void sample_product(
+      dladmm::detail::View<Scalar> dst, const dladmm::detail::ConstView<Scalar>& lhs,
+      const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha,
+      dladmm::detail::Transposed transposed = dladmm::detail::Transposed::None) const {
+    with([&](const auto& r) { r.sample_product(dst, lhs, rhs, alpha, transposed); });
+  }
+  template <typename F>
+  void column_ranges(dladmm::Index cols, F&& f) const {
+    with([&](const auto& r) { r.column_ranges(cols, f); });
+  }
+  template <typename Scalar>
+  void sum_gram(dladmm::Matrix<Scalar>& dst, const dladmm::detail::ConstView<Scalar>& a,
+                Scalar alpha) const {
+    with([&](const auto& r) { r.sum_gram(dst, a, alpha); });
+  }
+  template <typename Scalar>
+  void sum_product(dladmm::Matrix<Scalar>& dst, const dladmm::detail::ConstView<Scalar>& lhs,
+                   const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha) const {
+    with([&](const auto& r) { r.sum_product(dst, lhs, rhs, alpha); });
   }
 };
 #else
@@ -104,7 +149,9 @@ class Processes {
   /// The sample reduction for the problem.
   TrainSamples samples() const {
 #ifdef DLADMM_TRAIN_MPI
-    return TrainSamples{m_mpi};
+    TrainSamples samples;
+    samples.mpi = m_mpi;
+    return samples;
 #else
     return {};
 #endif
@@ -113,6 +160,26 @@ class Processes {
   /// The MPI reduction, or null when MPI does not run.
   const dladmm::MpiSamples* mpi() const { return m_mpi; }
 #endif
+  /// Makes the sums over samples deterministic (MpiSamples' deterministic mode: results
+  /// bit-identical for any process count). Needs MPI: false if it does not run.
+  bool make_deterministic() {
+#ifdef DLADMM_TRAIN_MPI
+    if (!m_mpi) return false;
+    delete m_mpi;
+    m_mpi = nullptr;
+    m_mpi = new dladmm::MpiSamples(MPI_COMM_WORLD, dladmm::MpiSamples::Summation::Deterministic);
+    return true;
+#else
+    return false;
+#endif
+  }
+  /// The samples a slice must hold whole blocks of (1: any count).
+  dladmm::Index block() const {
+#ifdef DLADMM_TRAIN_MPI
+    if (m_mpi && m_mpi->deterministic()) return m_mpi->block();
+#endif
+    return 1;
+  }
 
   /// The largest \p value over the processes.
   long long max(long long value) const {

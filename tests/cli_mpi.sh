@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # dladmm_train under mpirun with NP processes, against the one-process run:
+# - with --deterministic, the history equals the one-process history bit for bit (every column
+#   but time_s); without mpirun the option is refused;
 # - the history equals the one-process run's within the rounding of the reductions (float sums
 #   grouped otherwise: relative 1e-3, or 1e-6 absolute for figures near zero, on 15 iterations);
 # - a checkpoint saved after 5 iterations and resumed with NP processes gives the history of the
@@ -33,6 +35,13 @@ awk -F, 'NR == FNR { for (i = 1; i <= NF; ++i) a[FNR, i] = $i; next }
     d = a[FNR, i] - $i; if (d < 0) d = -d; s = a[FNR, i]; if (s < 0) s = -s;
     if (d > 1e-3 * s && d > 1e-6) { print "row " FNR " column " i ": " a[FNR, i] " vs " $i; bad = 1 } } }
   END { exit bad }' serial.csv split.csv || fail "the split history is not the serial one"
+
+echo "== --deterministic: $np processes give one process's history bit for bit"
+det=(--data synthetic --train-limit 1000 --test-limit 600 --hidden 16,12 --quiet --threads 1
+  --deterministic --iterations 8)
+mpi 1 "$program" "${det[@]}" --history det_one.csv
+mpi "$np" "$program" "${det[@]}" --history det_split.csv
+same_history det_one.csv det_split.csv
 
 echo "== save after 5 and resume to 12 with $np processes: the uninterrupted history exactly"
 mpi "$np" "$program" "${common[@]}" --iterations 12 --history whole.csv
@@ -69,6 +78,16 @@ if [[ $np -gt 1 ]]; then
   "$program" "${common[@]}" --iterations 3 --checkpoint one.ckpt
   expect_refusal "a checkpoint of a one-process run" "$np" "${common[@]}" --iterations 20 \
     --resume one.ckpt
+fi
+
+if [[ $np -eq 1 ]]; then
+  echo "== --deterministic without mpirun is refused"
+  set +e
+  "$program" "${det[@]}" 2>err.txt >/dev/null
+  code=$?
+  set -e
+  [[ $code -eq 2 ]] && grep -q "^dladmm_train: --deterministic: run under mpirun" err.txt ||
+    fail "exit $code: $(cat err.txt)"
 fi
 
 echo "== a bad row in the last slice, a missing file: one line, exit 2, every process ends"

@@ -18,8 +18,13 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <random>
 #include <type_traits>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 using dladmm::Index;
 using dladmm::Matrix;
@@ -346,5 +351,316 @@ TEST_CASE("TimeLimit stops every process when the time is up in one", "[mpi]") {
   const dladmm::Result result = solver.minimize(split, limit);
   CHECK(result.status == dladmm::Status::StoppedByCallback);
   CHECK(result.iterations == 1);
+  CHECK(samples.sum(1.0) == double(samples.size()));  // every process got here
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deterministic mode: exact grid sums, whole-block slices, and runs bit-identical for any
+// process count.
+
+namespace {
+
+// The exact sum of doubles of magnitude 2^-30 .. 2^31, as an integer count of 2^-83 (every
+// such double is one; a thousand of them sum below 2^127).
+__extension__ typedef __int128 int128;
+double exact_sum(const std::vector<double>& terms) {
+  int128 total = 0;
+  for (double t : terms) total += int128(std::ldexp(t, 83));
+  return std::ldexp(double(total), -83);
+}
+
+// The grid sum of \p terms cut into \p parts consecutive parts, each summed on its own (as one
+// process would) and the parts' grid sums added (as MPI_SUM would).
+double grid_sum(const std::vector<double>& terms, int parts) {
+  double bound = 0;
+  for (double t : terms) bound = std::max(bound, dladmm::detail::magnitude(t));
+  const auto grid = dladmm::detail::Grid::of(bound, double(terms.size()));
+  double hi = 0, lo = 0;
+  const std::size_t n = terms.size();
+  for (int p = 0; p < parts; ++p) {
+    double part_hi = 0, part_lo = 0;
+    for (std::size_t k = n * std::size_t(p) / std::size_t(parts);
+         k < n * std::size_t(p + 1) / std::size_t(parts); ++k)
+      grid.add(terms[k], part_hi, part_lo);
+    hi += part_hi;
+    lo += part_lo;
+  }
+  return hi + lo;
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Every figure of every iteration, as the solver reported it.
+struct RecordFigures {
+  std::vector<std::vector<double>> rows;
+  template <typename SolverT>
+  void iteration(const SolverT&, dladmm::IterationInfo& info) {
+    std::vector<double> row = {info.objective,
+                               info.primal_residual,
+                               info.dual_residual,
+                               info.rho,
+                               info.nu,
+                               double(info.weight_backtracks),
+                               double(info.activation_backtracks),
+                               double(info.backtrack_cap_hits),
+                               double(info.fista_iterations),
+                               double(info.fista_cap_hits),
+                               info.train_loss,
+                               info.train_accuracy,
+                               info.test_loss,
+                               info.test_accuracy};
+    row.insert(row.end(), info.layer_residuals.begin(), info.layer_residuals.end());
+    rows.push_back(std::move(row));
+  }
+};
+
+// Entries (figures, W and b) that differ in their bits between two runs.
+template <typename NetA, typename NetB>
+int differing_bits(const RecordFigures& a, const RecordFigures& b, const NetA& net_a,
+                   const NetB& net_b) {
+  int differing = a.rows.size() == b.rows.size() ? 0 : 1;
+  for (std::size_t k = 0; k < a.rows.size() && k < b.rows.size(); ++k) {
+    differing += a.rows[k].size() != b.rows[k].size();
+    for (std::size_t i = 0; i < a.rows[k].size() && i < b.rows[k].size(); ++i)
+      differing += !same_bits(a.rows[k][i], b.rows[k][i]);
+  }
+  for (Index l = 0; l < net_b.num_layers(); ++l) {
+    const auto &wa = net_a.layer(l).W, &wb = net_b.layer(l).W;
+    const auto &ba = net_a.layer(l).b, &bb = net_b.layer(l).b;
+    differing += std::memcmp(wa.data(), wb.data(), sizeof(wa(0)) * std::size_t(wa.size())) != 0;
+    differing += std::memcmp(ba.data(), bb.data(), sizeof(ba(0)) * std::size_t(ba.size())) != 0;
+  }
+  return differing;
+}
+
+void set_threads(int threads) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  Eigen::setNbThreads(threads);
+}
+
+}  // namespace
+
+TEST_CASE("grid sums are exact to the last bit of the result, in any grouping", "[mpi]") {
+  // 1e16 + 1 - 1e16 + 1: a plain sum gives 0 or 2 depending on the order; the grid gives 2.
+  CHECK(grid_sum({1e16, 1.0, -1e16, 1.0}, 1) == 2.0);
+  CHECK(grid_sum({1e16, 1.0, -1e16, 1.0}, 4) == 2.0);
+  CHECK(grid_sum({1.0, 1e16, 1.0, -1e16}, 2) == 2.0);
+  CHECK(grid_sum({0.0, 0.0}, 2) == 0.0);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  std::uniform_int_distribution<int> exponent(-28, 28);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> terms(1000);
+    for (double& t : terms) t = std::ldexp(normal(rng), exponent(rng));
+    const double exact = exact_sum(terms), first = grid_sum(terms, 1);
+    // Within one rounding of the exact sum (the dropped parts are below 2^-60 of the terms).
+    CHECK(std::abs(first - exact) <= std::abs(exact) * std::numeric_limits<double>::epsilon());
+    for (int parts : {2, 3, 7, 64, 1000}) {
+      CHECK(same_bits(grid_sum(terms, parts), first));
+      std::shuffle(terms.begin(), terms.end(), rng);
+      CHECK(same_bits(grid_sum(terms, parts), first));
+    }
+  }
+  // A NaN or an infinity gives the plain sum: not finite in any grouping.
+  CHECK(std::isnan(grid_sum({1.0, std::nan(""), 2.0}, 2)));
+  CHECK(grid_sum({1.0, HUGE_VAL, 2.0}, 3) == HUGE_VAL);
+}
+
+TEST_CASE("slice_of in blocks gives whole blocks, the last block of all shorter", "[mpi]") {
+  for (Index total : {0, 1, 63, 64, 65, 301, 640, 1100}) {
+    for (int ranks : {1, 2, 3, 4, 7}) {
+      INFO(total << " samples, " << ranks << " processes");
+      Index next = 0;
+      const Index blocks = (total + 63) / 64;
+      for (int rank = 0; rank < ranks; ++rank) {
+        const dladmm::SampleSlice slice = dladmm::slice_of(total, ranks, rank, 64);
+        CHECK(slice.first == next);
+        if (slice.count > 0) CHECK(slice.first % 64 == 0);
+        if (slice.first + slice.count < total) CHECK(slice.count % 64 == 0);
+        const Index held = (slice.count + 63) / 64;
+        CHECK(held == blocks / ranks + (rank < blocks % ranks ? 1 : 0));
+        next = slice.first + slice.count;
+      }
+      CHECK(next == total);
+    }
+  }
+  const dladmm::SampleSlice last = dladmm::slice_of(301, 3, 2, 64);  // blocks 2, 2, 1
+  CHECK(last.first == 256);
+  CHECK(last.count == 45);
+  CHECK_THROWS_WITH(dladmm::slice_of(10, 2, 0, 0), Catch::Contains("at least one sample"));
+  const MpiSamples fast, deterministic(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 64);
+  CHECK_FALSE(fast.deterministic());
+  CHECK(deterministic.deterministic());
+  CHECK(deterministic.block() == 64);
+  CHECK(dladmm::slice_of(301, deterministic).first ==
+        dladmm::slice_of(301, deterministic.size(), deterministic.rank(), 64).first);
+  CHECK(dladmm::slice_of(301, fast).first == dladmm::slice_of(301, fast.size(), fast.rank()).first);
+  CHECK_THROWS_WITH(MpiSamples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 100),
+                    Catch::Contains("multiple of 64, got 100"));
+}
+
+TEST_CASE("deterministic MpiSamples sums exactly, as one process would", "[mpi]") {
+  const MpiSamples samples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 64);
+  const MpiSamples alone(MPI_COMM_SELF, MpiSamples::Summation::Deterministic, 64);
+  // Row sums of 301 columns in blocks of 64 (split in whole blocks). Row 0: 2^60 in block 0
+  // and -2^60 in block 1 absorb their blocks' ones; blocks 2, 3 and 4 add 64 + 64 + 45.
+  const Index total = 301;
+  Matrix<double> m(2, total);
+  for (Index j = 0; j < total; ++j) {
+    m(0, j) = j == 10 ? 0x1p60 : (j == 70 ? -0x1p60 : 1.0);
+    m(1, j) = std::ldexp(1.0, int(j % 50) - 25);
+  }
+  const dladmm::SampleSlice slice = dladmm::slice_of(total, samples);
+  const Matrix<double> part = m.middleCols(slice.first, slice.count);
+  auto row_sums = [](const Matrix<double>& x) {
+    return [&x](Index first, Index count, double* out) {
+      out[0] = x.row(0).segment(first, count).sum();
+      out[1] = x.row(1).segment(first, count).sum();
+    };
+  };
+  double split[2], whole[2];
+  samples.sum_columns(split, 2, part.cols(), row_sums(part));
+  alone.sum_columns(whole, 2, m.cols(), row_sums(m));
+  CHECK(whole[0] == 173.0);
+  CHECK(same_bits(split[0], whole[0]));
+  CHECK(same_bits(split[1], whole[1]));
+  const double squares = dladmm::detail::sum_squares(part, samples);
+  CHECK(same_bits(squares, dladmm::detail::sum_squares(m, alone)));
+  // The W gradient's product: alpha R A^T summed over every process's samples.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> normal;
+  Matrix<float> r(5, total), a(7, total);
+  for (Index k = 0; k < r.size(); ++k) r.data()[k] = normal(rng);
+  for (Index k = 0; k < a.size(); ++k) a.data()[k] = std::ldexp(normal(rng), int(k % 9) - 4);
+  Matrix<float> g_split(5, 7), g_whole(5, 7);
+  samples.sum_product<float>(g_split, r.middleCols(slice.first, slice.count),
+                             a.middleCols(slice.first, slice.count), -0.5f);
+  alone.sum_product<float>(g_whole, r, a, -0.5f);
+  CHECK(std::memcmp(g_split.data(), g_whole.data(), sizeof(float) * 35) == 0);
+  const Matrix<double> exact = -0.5 * r.cast<double>() * a.cast<double>().transpose();
+  CHECK((g_whole.cast<double>() - exact).norm() <= 1e-6 * exact.norm());
+  // Slices that are not whole blocks are refused, on every process.
+  if (samples.size() > 1)
+    CHECK_THROWS_WITH(samples.check_samples(
+                          dladmm::slice_of(total, samples.size(), samples.rank()).count, "here"),
+                      Catch::Contains("whole blocks of 64 samples"));
+  CHECK_NOTHROW(samples.check_samples(slice.count, "here"));
+}
+
+TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-process run", "[mpi]",
+                   float, double) {
+  using Scalar = TestType;
+  const int before = Eigen::nbThreads();
+  struct Case {
+    const char* name;
+    Index inputs, total, held_out, block;
+    std::vector<Index> hidden;
+    dladmm::RhoSchedule schedule;
+    dladmm::Regularization regularization;
+    int threads;
+    dladmm::SubproblemSolver solver = dladmm::SubproblemSolver::Quadratic;
+  };
+  // 301 samples in blocks of 64: 5 blocks (the last 45 samples), split 3 + 2 or 2 + 2 + 1; 1100
+  // in blocks of 256: 5 blocks (the last 76), large enough for the column-block loops to run on
+  // both threads. The exact solver's Gram matrix and solves go by blocks too.
+  using dladmm::RhoSchedule;
+  using Reg = dladmm::Regularization;
+  const auto exact = dladmm::SubproblemSolver::Exact;
+  // clang-format off
+  const std::vector<Case> cases = {
+      {"Reference",    10,  301, 200,  64, {16, 12}, RhoSchedule::Reference, Reg::None, 1},
+      {"Step, L2",     10,  301, 200,  64, {16, 12}, RhoSchedule::Step,      Reg::L2,   2},
+      {"Step, L1",     10,  301,   0,  64, {16, 12}, RhoSchedule::Step,      Reg::L1,   1},
+      {"wide",         40, 1100, 300, 256, {96, 64}, RhoSchedule::Reference, Reg::None, 2},
+      {"exact, L2",    10,  301,   0,  64, {16, 12}, RhoSchedule::Step,      Reg::L2,   1, exact},
+      {"exact, wide",  40, 1100,   0, 256, {96, 64}, RhoSchedule::Reference, Reg::None, 2, exact},
+  };
+  // clang-format on
+
+  for (const Case& c : cases) {
+    if ((c.total + c.block - 1) / c.block < MpiSamples().size())
+      continue;  // a process would be empty
+    set_threads(c.threads);
+    const MpiSamples samples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, c.block);
+    const MpiSamples alone(MPI_COMM_SELF, MpiSamples::Summation::Deterministic, c.block);
+    INFO(c.name << ", " << samples.size() << " processes, " << c.threads << " threads");
+    const auto data = dladmm::make_synthetic<Scalar>(c.inputs, 4, c.total + c.held_out, 11);
+    const Matrix<Scalar> y = data.one_hot();
+    const Matrix<Scalar> x_train = data.x.leftCols(c.total), y_train = y.leftCols(c.total);
+    const Matrix<Scalar> x_test = data.x.rightCols(c.held_out), y_test = y.rightCols(c.held_out);
+    const dladmm::SampleSlice slice = dladmm::slice_of(c.total, samples);
+    const dladmm::SampleSlice part = dladmm::slice_of(c.held_out, samples);
+    dladmm::Param<Scalar> param;
+    param.rho_schedule = c.schedule;
+    param.regularization = c.regularization;
+    param.solver = c.solver;
+    param.lambda = c.regularization == dladmm::Regularization::None ? Scalar(0) : Scalar(1e-3);
+    param.max_iterations = 12;
+    param.product_refresh_every = 5;
+    param.evaluate_training_set = true;
+    if (c.schedule == dladmm::RhoSchedule::Step) {
+      param.rho = Scalar(1e-2);
+      param.rho_step_every = 3;
+      param.rho_max = Scalar(10);
+    } else {
+      param.rho = Scalar(1e-3);
+    }
+    SplitProblem<Scalar> split(x_train.middleCols(slice.first, slice.count),
+                               y_train.middleCols(slice.first, slice.count), c.hidden, {}, {}, {},
+                               samples);
+    SplitProblem<Scalar> whole(x_train, y_train, c.hidden, {}, {}, {}, alone);
+    dladmm::Solver<SplitProblem<Scalar>> split_solver(param), whole_solver(param);
+    const Matrix<Scalar> part_x = x_test.middleCols(part.first, part.count);
+    const Matrix<Scalar> part_y = y_test.middleCols(part.first, part.count);
+    dladmm::Evaluate<Scalar> split_evaluate(part_x, part_y), whole_evaluate(x_test, y_test);
+    RecordFigures split_figures, whole_figures;
+    SameOnEveryProcess same{&samples};
+    dladmm::Result split_result, whole_result;
+    if (c.held_out > 0) {
+      split_result = split_solver.minimize(split, split_evaluate, split_figures, same);
+      whole_result = whole_solver.minimize(whole, whole_evaluate, whole_figures);
+    } else {
+      split_result = split_solver.minimize(split, split_figures, same);
+      whole_result = whole_solver.minimize(whole, whole_figures);
+    }
+    CHECK(split_result.iterations == 12);
+    CHECK(split_result.status == whole_result.status);
+    CHECK(same.checked == 12);
+    CHECK(same.differing == 0);
+    const int differing =
+        differing_bits(split_figures, whole_figures, split.network(), whole.network());
+    CHECK(samples.all(differing == 0));
+    // The figures are those of a sensible run (held-out figures when evaluated).
+    CHECK(std::isfinite(whole_figures.rows.back()[0]));
+    CHECK(std::isfinite(whole_figures.rows.back()[10]));
+    if (c.held_out > 0) CHECK(std::isfinite(whole_figures.rows.back()[12]));
+    // Problem::figures() sums likewise.
+    const dladmm::Figures split_f = split.figures(param.rho, param.rho);
+    const dladmm::Figures whole_f = whole.figures(param.rho, param.rho);
+    CHECK(same_bits(split_f.augmented_lagrangian, whole_f.augmented_lagrangian));
+  }
+  set_threads(before);
+}
+
+TEST_CASE("a deterministic reduction refuses a loss over some columns and uneven slices", "[mpi]") {
+  const MpiSamples samples(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 64);
+  const auto data = dladmm::make_synthetic<double>(10, 4, 301, 11);
+  const Matrix<double> y = data.one_hot();
+  const dladmm::SampleSlice slice = dladmm::slice_of(301, samples);
+  SplitProblem<double> split(data.x.middleCols(slice.first, slice.count),
+                             y.middleCols(slice.first, slice.count), {16, 12}, {}, {}, {}, samples);
+  split.set_loss_columns({0, 1});
+  dladmm::Solver<SplitProblem<double>> quadratic;
+  CHECK_THROWS_WITH(quadratic.init(split), Catch::Contains("a loss over some columns"));
+  // Slices that are not whole blocks: every process throws at init (none waits for the others).
+  if (samples.size() > 1) {
+    const dladmm::SampleSlice uneven = dladmm::slice_of(301, samples.size(), samples.rank());
+    SplitProblem<double> misaligned(data.x.middleCols(uneven.first, uneven.count),
+                                    y.middleCols(uneven.first, uneven.count), {16, 12}, {}, {}, {},
+                                    samples);
+    CHECK_THROWS_WITH(quadratic.init(misaligned), Catch::Contains("whole blocks of 64 samples"));
+  }
   CHECK(samples.sum(1.0) == double(samples.size()));  // every process got here
 }

@@ -47,7 +47,7 @@ Eigen::SparseMatrix<Scalar> random_sparse(Index n, int per_column, std::mt19937_
 // every sum over samples is `copies` times the local one. A problem with it must behave as one
 // holding the copies side by side, which holds only if every sum over samples goes through the
 // reduction and no sum over parameters does.
-struct ReplicatedSamples {
+struct ReplicatedSamples : dladmm::SampleReductionBase<ReplicatedSamples> {
   int copies = 2;
   void sum(double* values, Index count) const {
     for (Index i = 0; i < count; ++i) values[i] *= copies;

@@ -209,39 +209,50 @@ class Network {
                                   std::to_string(outputs()) + " x " + std::to_string(x.cols()));
   }
 
-  // The metrics of the columns listed in \p columns (sorted), or of every column if null.
+  // The metrics of the columns listed in \p columns (sorted), or of every column if null. The
+  // sample reduction chooses the column ranges the figures are summed over (all the columns,
+  // or its own blocks) and completes the sums.
   template <typename Loss, typename LayerMap, typename Reduction>
   Metrics evaluate_over(const Loss& loss, const Eigen::Ref<const Matrix<Scalar>>& x,
                         const Eigen::Ref<const Matrix<Scalar>>& y,
                         const std::vector<Index>* columns, ForwardWorkspace& ws,
                         const LayerMap& map, const Reduction& samples) const {
-    double total = 0;
-    Index correct = 0, counted = 0;
-    std::size_t next = 0;  // the first listed column not yet counted
-    const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(x.cols(), 1);
-    for (Index start = 0; start < x.cols(); start += step) {
-      const Index n = std::min(step, x.cols() - start);
-      const auto out = forward_chunk(x.middleCols(start, n), ws, map);
-      auto count = [&](Index j) {  // column j of the chunk
-        Index predicted = 0, target = 0;
-        out.col(j).maxCoeff(&predicted);
-        y.col(start + j).maxCoeff(&target);
-        correct += predicted == target;
-        ++counted;
-      };
-      if (!columns) {
-        total += loss.template value<Scalar>(out, y.middleCols(start, n));
-        for (Index j = 0; j < n; ++j) count(j);
-        continue;
+    samples.check_samples(x.cols(), "Network::evaluate");
+    double sums[3];  // loss, correct, counted: one reduction
+    samples.sum_columns(sums, 3, x.cols(), [&](Index first, Index cols, double* partial) {
+      double total = 0;
+      Index correct = 0, counted = 0;
+      // the first listed column not yet counted
+      std::size_t next =
+          columns ? std::size_t(std::lower_bound(columns->begin(), columns->end(), first) -
+                                columns->begin())
+                  : 0;
+      const Index step = LayerMap::columns_independent ? chunk : std::max<Index>(cols, 1);
+      for (Index start = first; start < first + cols; start += step) {
+        const Index n = std::min(step, first + cols - start);
+        const auto out = forward_chunk(x.middleCols(start, n), ws, map);
+        auto count = [&](Index j) {  // column j of the chunk
+          Index predicted = 0, target = 0;
+          out.col(j).maxCoeff(&predicted);
+          y.col(start + j).maxCoeff(&target);
+          correct += predicted == target;
+          ++counted;
+        };
+        if (!columns) {
+          total += loss.template value<Scalar>(out, y.middleCols(start, n));
+          for (Index j = 0; j < n; ++j) count(j);
+          continue;
+        }
+        for (; next < columns->size() && (*columns)[next] < start + n; ++next) {
+          const Index j = (*columns)[next] - start;
+          total += loss.template value<Scalar>(out.col(j), y.col(start + j));
+          count(j);
+        }
       }
-      for (; next < columns->size() && (*columns)[next] < start + n; ++next) {
-        const Index j = (*columns)[next] - start;
-        total += loss.template value<Scalar>(out.col(j), y.col(start + j));
-        count(j);
-      }
-    }
-    double sums[3] = {total, double(correct), double(counted)};  // one reduction
-    samples.sum(sums, 3);
+      partial[0] = total;
+      partial[1] = double(correct);
+      partial[2] = double(counted);
+    });
     Metrics metrics;
     if (sums[2] == 0) return metrics;
     metrics.loss = sums[0] / sums[2];

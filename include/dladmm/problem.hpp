@@ -180,16 +180,24 @@ class Problem {
   /// \brief This process's part of the sums over samples of the augmented Lagrangian, given the
   /// products W_l a_{l-1} of every layer (after the layer map): sums[0] = R(z_L; Y) over the
   /// loss columns, then per layer l, sums[1 + 2l] = ||r_l||^2 and sums[2 + 2l] =
-  /// ||a_l - f(z_l)||^2 for hidden layers or <u, r_L> for the last. \p loss_outputs (n_L x
-  /// loss_samples()) receives the loss columns of z_L when the loss does not cover every
-  /// column. Allocates nothing once \p loss_outputs has its size.
+  /// ||a_l - f(z_l)||^2 for hidden layers or <u, r_L> for the last; over the columns
+  /// [first, first + count) only if \p count >= 0 (the loss must then cover every column).
+  /// \p loss_outputs (n_L x loss_samples()) receives the loss columns of z_L when the loss does
+  /// not cover every column. Allocates nothing once \p loss_outputs has its size.
+  /// \throws std::logic_error if a column range is given and the loss does not cover every
+  /// column.
   template <typename ProductMatrix>
   void local_figure_sums(const std::vector<ProductMatrix>& products, Matrix<Scalar>& loss_outputs,
-                         double* sums) const {
+                         double* sums, Index first = 0, Index count = -1) const {
     const Index last = m_network.num_layers() - 1;
+    if (count < 0) count = samples() - first;
     if (loss_on_every_column()) {
-      sums[0] = m_loss.template value<Scalar>(m_state.layer(last).z, m_y);
+      sums[0] = m_loss.template value<Scalar>(m_state.layer(last).z.middleCols(first, count),
+                                              m_y.middleCols(first, count));
     } else {
+      if (first != 0 || count != samples())
+        throw std::logic_error(
+            "Problem::local_figure_sums: a column range needs a loss over every column");
       loss_outputs.resize(m_y.rows(), loss_samples());
       gather_loss_columns(m_state.layer(last).z, loss_outputs);
       sums[0] = m_loss.template value<Scalar>(loss_outputs, m_loss_targets);
@@ -197,11 +205,13 @@ class Problem {
     const auto& activation = m_network.activation();
     for (Index l = 0; l <= last; ++l) {
       const LayerState<Scalar>& layer = m_state.layer(l);
-      const auto r =
-          layer.z - products[std::size_t(l)] - m_network.layer(l).b.replicate(1, samples());
+      const auto z = layer.z.middleCols(first, count);
+      const auto r = z - products[std::size_t(l)].middleCols(first, count) -
+                     m_network.layer(l).b.replicate(1, count);
       sums[1 + 2 * l] = detail::sum_squares(r);
-      sums[2 + 2 * l] = l < last ? detail::sum_squares(layer.a - layer.z.unaryExpr(activation))
-                                 : detail::inner(m_state.u, r);
+      sums[2 + 2 * l] =
+          l < last ? detail::sum_squares(layer.a.middleCols(first, count) - z.unaryExpr(activation))
+                   : detail::inner(m_state.u.middleCols(first, count), r);
     }
   }
 
@@ -229,7 +239,13 @@ class Problem {
                   Scalar lambda = 0) const {
     std::vector<Matrix<Scalar>> products;
     for (Index l = 0; l < m_network.num_layers(); ++l) {
-      Matrix<Scalar> product = m_network.layer(l).W * input(l);
+      Matrix<Scalar> product;
+      if (m_samples.deterministic()) {  // by the reduction's blocks (dense map only)
+        product.resize(m_network.layer(l).units(), samples());
+        m_samples.template sample_product<Scalar>(product, m_network.layer(l).W, input(l), 1);
+      } else {
+        product = m_network.layer(l).W * input(l);
+      }
       if constexpr (!LayerMap::identity) {
         Matrix<Scalar> mapped(product.rows(), product.cols());
         m_map.propagate(product, mapped);
@@ -239,8 +255,10 @@ class Problem {
     }
     std::vector<double> sums(static_cast<std::size_t>(figure_sums()));
     Matrix<Scalar> loss_outputs;
-    local_figure_sums(products, loss_outputs, sums.data());
-    m_samples.sum(sums.data(), figure_sums());
+    m_samples.sum_columns(sums.data(), figure_sums(), samples(),
+                          [&](Index first, Index count, double* partial) {
+                            local_figure_sums(products, loss_outputs, partial, first, count);
+                          });
     Figures out;
     out.residuals.resize(products.size());
     out.augmented_lagrangian =

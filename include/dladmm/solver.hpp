@@ -302,8 +302,8 @@ class Solver {
   }
   // The kept product of layer l from scratch: W_l a_{l-1}, or W_l (a_{l-1} S).
   void compute_product(Index l) {
-    detail::multiply<Scalar>(m_products[std::size_t(l)], m_problem->network().layer(l).W,
-                             mapped_input(l), Scalar(1));
+    samples().template sample_product<Scalar>(
+        m_products[std::size_t(l)], m_problem->network().layer(l).W, mapped_input(l), Scalar(1));
   }
 
   void check_param() const {
@@ -318,6 +318,22 @@ class Solver {
       throw std::invalid_argument(
           std::string("Param::check: solver Exact has no closed-form a step with the layer map ") +
           LayerMap::name() + ": use Quadratic");
+  }
+
+  // What a deterministic sample reduction (ALGORITHM.md §8) cannot keep bit-identical for any
+  // split: a layer map (it mixes samples of different processes) and a loss over some columns
+  // (its compacted columns do not fall in the reduction's blocks). The same on every process:
+  // every process throws.
+  void check_deterministic(const Problem& problem) const {
+    if (!problem.reduction().deterministic()) return;
+    if (!LayerMap::identity)
+      throw std::invalid_argument(std::string("Solver::init: the layer map ") + LayerMap::name() +
+                                  " is not supported by a deterministic sample reduction: use "
+                                  "the dense map, or the reduction's fast mode");
+    if (!problem.loss_on_every_column())
+      throw std::invalid_argument(
+          "Solver::init: a loss over some columns (set_loss_columns) is not supported by a "
+          "deterministic sample reduction: use the reduction's fast mode");
   }
 
   // W_l (ALGORITHM.md §3.5), expanded at the current W_l.
@@ -355,7 +371,7 @@ class Solver {
 #ifndef DLADMM_NO_EXACT_SOLVER
     if (m_param.solver == SubproblemSolver::Exact) {
       detail::activation_step_exact(vars.a, next.W, residual, product, vars.z, net.activation(),
-                                    grad, beta(l + 1), nu());
+                                    grad, beta(l + 1), nu(), samples());
       propagate_input(l + 1);
       return;
     }
@@ -433,9 +449,14 @@ class Solver {
     m_info.iteration = m_iteration;
     m_info.rho = double(rho());
     m_info.nu = double(nu());
-    problem.local_figure_sums(m_products, m_loss_outputs, m_figure_sums.data());
-    m_figure_sums.back() = detail::sum_squares(problem.state().layer(last).z - m_previous_output);
-    samples().sum(m_figure_sums.data(), Index(m_figure_sums.size()));
+    const Index count = Index(m_figure_sums.size());
+    const Matrix<Scalar>& z = problem.state().layer(last).z;
+    samples().sum_columns(
+        m_figure_sums.data(), count, problem.samples(), [&](Index first, Index n, double* sums) {
+          problem.local_figure_sums(m_products, m_loss_outputs, sums, first, n);
+          sums[count - 1] =
+              detail::sum_squares(z.middleCols(first, n) - m_previous_output.middleCols(first, n));
+        });
     m_info.objective =
         problem.augmented_lagrangian(m_figure_sums.data(), rho(), nu(), m_param.regularization,
                                      m_param.lambda, m_info.layer_residuals);
@@ -477,6 +498,8 @@ class Solver {
 
   // Points the solver at the problem and sizes every buffer; draws and computes nothing.
   void attach(Problem& problem) {
+    check_deterministic(problem);
+    problem.reduction().check_samples(problem.samples(), "Solver::init");
     m_problem = &problem;
     m_iteration = 0;
     m_status = Status::Running;

@@ -41,19 +41,42 @@ inline SampleSlice slice_of(Index total, int ranks, int rank) {
   return slice;
 }
 
+/// \brief The slice of \p total samples that process \p rank of \p ranks holds when the
+/// samples are grouped in blocks of \p block samples (the last block shorter if \p block does
+/// not divide \p total) and the blocks split into contiguous slices in rank order, as
+/// slice_of(total, ranks, rank) splits samples: whole blocks, counts differing by at most one
+/// block, the first processes one block more. A process gets no sample if there are fewer
+/// blocks than processes.
+/// \throws std::invalid_argument as slice_of(total, ranks, rank), or if \p block < 1.
+inline SampleSlice slice_of(Index total, int ranks, int rank, Index block) {
+  if (block < 1)
+    throw std::invalid_argument("slice_of: the block must hold at least one sample, got " +
+                                std::to_string(block));
+  if (total < 0)
+    throw std::invalid_argument("slice_of: negative sample count " + std::to_string(total));
+  const SampleSlice blocks = slice_of((total + block - 1) / block, ranks, rank);
+  SampleSlice slice;
+  slice.first = std::min(total, blocks.first * block);
+  slice.count = std::min(total, (blocks.first + blocks.count) * block) - slice.first;
+  return slice;
+}
+
 /// \brief The samples a reader keeps: of the first `limit` samples of the file (all of them if
-/// `limit` is negative), split as slice_of() splits them over `parts` processes, the slice of
+/// `limit` is negative), split as slice_of() splits them over `parts` processes (in whole blocks
+/// of `block` samples if `block` > 1, as MpiSamples' deterministic mode needs), the slice of
 /// process `part`. The default keeps every sample. A reader checks the whole file's layout and
 /// size, but converts and stores only the samples it keeps.
 struct SamplePart {
   int part = 0;      ///< The slice kept, in [0, parts).
   int parts = 1;     ///< The number of slices.
   Index limit = -1;  ///< Only the first `limit` samples are split (negative: all of them).
+  Index block = 1;   ///< Slices hold whole blocks of this many samples (1: any sample count).
 
   /// \brief The samples kept of a file of \p total samples.
-  /// \throws std::invalid_argument as slice_of() does for a bad part or count of parts.
+  /// \throws std::invalid_argument as slice_of() does for a bad part, count of parts or block.
   SampleSlice of(Index total) const {
-    return slice_of(limit >= 0 ? std::min(limit, total) : total, parts, part);
+    const Index kept = limit >= 0 ? std::min(limit, total) : total;
+    return block == 1 ? slice_of(kept, parts, part) : slice_of(kept, parts, part, block);
   }
   /// \brief True if every sample of the file is kept.
   bool whole() const { return parts == 1 && limit < 0; }

@@ -59,8 +59,8 @@ double fista_objective_columns(const Matrix<Scalar>& z, const Matrix<Scalar>& y,
 /// extrapolated point, as in the reference code. m is computed once by the caller. Each FISTA
 /// step is one pass over fixed column blocks (in parallel when large): the step, then the
 /// objective and gradient at the new point, summed in block order.
-/// \p samples completes the objective's sum over samples, so that every process of a
-/// data-parallel run stops at the same step.
+/// \p samples chooses the column blocks (sum_columns) and completes the objective's sum over
+/// samples, so that every process of a data-parallel run stops at the same step.
 template <typename Scalar, typename Reduction>
 InnerReport fista_cross_entropy(Matrix<Scalar>& z, const Matrix<Scalar>& y, const Matrix<Scalar>& m,
                                 Scalar rho, Scalar step, int max_iterations, Scalar tolerance,
@@ -73,9 +73,9 @@ InnerReport fista_cross_entropy(Matrix<Scalar>& z, const Matrix<Scalar>& y, cons
   const Scalar inv_step = Scalar(1) / step;
   const Scalar denom = rho + inv_step;
   report.hit_cap = true;
-  double h = samples.sum(sum_column_blocks(rows, cols, [&](Index first, Index count) {
+  double h = samples.sum_columns(rows, cols, [&](Index first, Index count) {
     return fista_objective_columns<Scalar>(z, y, m, rho, ws, first, count);
-  }));
+  });
   for (int it = 0; it < max_iterations; ++it) {
     if (std::abs(h - previous) < double(tolerance)) {
       report.hit_cap = false;
@@ -87,14 +87,14 @@ InnerReport fista_cross_entropy(Matrix<Scalar>& z, const Matrix<Scalar>& y, cons
     const Scalar gamma = (Scalar(1) - lambda_old) / lambda;
     std::swap(ws.zeta, ws.zeta_old);
     const bool evaluate = it + 1 < max_iterations;  // the last point is not tested
-    h = samples.sum(sum_column_blocks(rows, cols, [&](Index first, Index count) {
+    h = samples.sum_columns(rows, cols, [&](Index first, Index count) {
       auto zeta = ws.zeta.middleCols(first, count);
       auto zb = z.middleCols(first, count);
       zeta = (rho * m.middleCols(first, count) + inv_step * zb - ws.grad.middleCols(first, count)) /
              denom;
       zb = (Scalar(1) - gamma) * zeta + gamma * ws.zeta_old.middleCols(first, count);
       return evaluate ? fista_objective_columns<Scalar>(z, y, m, rho, ws, first, count) : 0.0;
-    }));
+    });
     ++report.iterations;
   }
   return report;

@@ -14,6 +14,7 @@
 #include "../config.hpp"
 #include "../layer_map.hpp"
 #include "../param.hpp"
+#include "../reduction.hpp"
 #include "parallel.hpp"
 #include "product.hpp"
 #include "reduce.hpp"
@@ -73,8 +74,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
                                   const Backtracking<Scalar>& bt, Regularization kind,
                                   Scalar lambda, const Reduction& samples) {
   BlockReport report;
-  multiply<Scalar>(grad, residual, A, -beta, Transposed::Rhs);  // G = beta (W A - T) A^T
-  samples.sum_entries(grad);
+  samples.template sum_product<Scalar>(grad, residual, A, -beta);  // G = beta (W A - T) A^T
   auto& step_product = residual;  // the residual is dead from here on
   if (kind == Regularization::L1 && lambda > 0) {
     // The soft-threshold moves non-linearly with c: test each trial (one product each).
@@ -85,9 +85,9 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
         return v > cut ? v - cut : (v < -cut ? v + cut : Scalar(0));
       });
       trial -= W;  // the step D
-      multiply<Scalar>(step_product, trial, A, 1);
+      samples.template sample_product<Scalar>(step_product, trial, A, 1);
       const double d2 = sum_squares(trial);  // over parameters
-      if (double(beta) * samples.sum(sum_squares(step_product)) <= double(c) * d2 * (1 + 1e-6) ||
+      if (double(beta) * sum_squares(step_product, samples) <= double(c) * d2 * (1 + 1e-6) ||
           d2 == 0) {
         W += trial;
         product += step_product;
@@ -104,9 +104,9 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
   if (l2 > 0) grad += l2 * W;
   const double h2 = sum_squares(grad);  // over parameters
   if (h2 == 0) return report;
-  multiply<Scalar>(step_product, grad, A, 1);
+  samples.template sample_product<Scalar>(step_product, grad, A, 1);
   const Scalar c =
-      accepted_curvature(bt, double(beta) * samples.sum(sum_squares(step_product)) / h2, report);
+      accepted_curvature(bt, double(beta) * sum_squares(step_product, samples) / h2, report);
   if (report.hit_cap) return report;
   const Scalar inv = Scalar(1) / (c + l2);
   W -= inv * grad;
@@ -124,39 +124,36 @@ BlockReport weight_step_exact(WeightMat& W, const ConstView<std::common_type_t<S
                               Scalar beta, Regularization kind, Scalar lambda,
                               const Reduction& samples) {
   const Scalar l2 = kind == Regularization::L2 ? lambda : Scalar(0);
-  multiply<Scalar>(grad, residual, A, -beta, Transposed::Rhs);
-  samples.sum_entries(grad);
+  samples.template sum_product<Scalar>(grad, residual, A, -beta);
   if (l2 > 0) grad += l2 * W;
   Matrix<Scalar> hessian(A.rows(), A.rows());
-  hessian.setZero();
-  hessian.template selfadjointView<Eigen::Lower>().rankUpdate(A, beta);
-  samples.sum_entries(hessian);
+  samples.template sum_gram<Scalar>(hessian, A, beta);  // the lower triangle of beta A A^T
   hessian.diagonal().array() += l2;
   // The step D solves D M = -H, i.e. M D^T = -H^T (M symmetric; LDLT copes with a singular M).
   const Matrix<Scalar> step =
       -hessian.template selfadjointView<Eigen::Lower>().ldlt().solve(grad.transpose()).transpose();
   W += step;
-  multiply<Scalar>(residual, step, A, 1);
+  samples.template sample_product<Scalar>(residual, step, A, 1);
   product += residual;
   return {};
 }
 
 /// \brief grad = beta W^T (W a - T) + nu (a - f(z)), the gradient of the a block, from the
 /// residual r = T - W a (with a layer map, beta W^T (W a S - T) S^T + nu (a - f(z)), the map
-/// carrying r S^T into \p scratch).
+/// carrying r S^T into \p scratch); the product W^T r by the sample reduction \p samples.
 template <typename Scalar, typename Activation, typename ResidualMap, typename GradMap,
-          typename LayerMap, typename ScratchMap>
+          typename LayerMap, typename ScratchMap, typename Reduction>
 void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
                          const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
                          GradMap& grad, Scalar beta, Scalar nu, const LayerMap& map,
-                         ScratchMap& scratch) {
+                         ScratchMap& scratch, const Reduction& samples) {
   if constexpr (LayerMap::identity) {
     (void)map;
     (void)scratch;
-    multiply<Scalar>(grad, W, residual, -beta, Transposed::Lhs);
+    samples.template sample_product<Scalar>(grad, W, residual, -beta, Transposed::Lhs);
   } else {
     map.propagate_transposed(residual, scratch);
-    multiply<Scalar>(grad, W, scratch, -beta, Transposed::Lhs);
+    samples.template sample_product<Scalar>(grad, W, scratch, -beta, Transposed::Lhs);
   }
   for_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
@@ -185,13 +182,13 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
                                       const LayerMap& map, ScratchMap& scratch,
                                       const Reduction& samples) {
   BlockReport report;
-  activation_gradient(a, W, residual, z, f, grad, beta, nu, map, scratch);
-  const double g2 = samples.sum(sum_squares(grad));
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, map, scratch, samples);
+  const double g2 = sum_squares(grad, samples);
   if (g2 == 0) return report;
-  multiply<Scalar>(residual, W, grad, 1);  // the residual is dead: W G
-  auto step = [&](auto& step_product) {    // W G, or W G S
+  samples.template sample_product<Scalar>(residual, W, grad, 1);  // the residual is dead: W G
+  auto step = [&](auto& step_product) {                           // W G, or W G S
     const double threshold =
-        (double(beta) * samples.sum(sum_squares(step_product)) + double(nu) * g2) / g2;
+        (double(beta) * sum_squares(step_product, samples) + double(nu) * g2) / g2;
     const Scalar c = accepted_curvature(bt, threshold, report);
     if (report.hit_cap) return;
     const Scalar inv = Scalar(1) / c;
@@ -209,21 +206,31 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
 
 /// \brief The exact a update (cubic): a - (beta W^T W + nu I)^-1 grad, the minimiser of the a
 /// block. Arguments as activation_step_quadratic(); the dense layer map only (with S the block
-/// couples the samples and has no cheap closed form); no sum over samples; allocates.
+/// couples the samples and has no cheap closed form); no sum over samples (the sample
+/// reduction chooses the column ranges of the products and of the solve); allocates.
 template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
-          typename GradMap>
+          typename GradMap, typename Reduction = LocalSamples>
 BlockReport activation_step_exact(Matrix<Scalar>& a, const Matrix<Scalar>& W, ResidualMap& residual,
                                   ProductMap& product, const Matrix<Scalar>& z, const Activation& f,
-                                  GradMap& grad, Scalar beta, Scalar nu) {
+                                  GradMap& grad, Scalar beta, Scalar nu,
+                                  const Reduction& samples = Reduction()) {
   DenseMap dense;
-  activation_gradient(a, W, residual, z, f, grad, beta, nu, dense, residual);
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, dense, residual, samples);
   Matrix<Scalar> hessian(W.cols(), W.cols());
   hessian.setZero();
   hessian.template selfadjointView<Eigen::Lower>().rankUpdate(W.transpose(), beta);
   hessian.diagonal().array() += nu;
-  hessian.template selfadjointView<Eigen::Lower>().llt().solveInPlace(grad);
+  const auto llt = hessian.template selfadjointView<Eigen::Lower>().llt();
+  samples.column_ranges(grad.cols(), [&](Index first, Index count) {
+    if (first == 0 && count == grad.cols()) {
+      llt.solveInPlace(grad);
+    } else {
+      auto columns = grad.middleCols(first, count);
+      llt.solveInPlace(columns);
+    }
+  });
   a -= grad;
-  multiply<Scalar>(residual, W, grad, 1);
+  samples.template sample_product<Scalar>(residual, W, grad, 1);
   product -= residual;
   return {};
 }
@@ -251,27 +258,31 @@ struct BiasWorkspace {
 
 /// \brief The b step (ALGORITHM.md §3.4): the exact column mean of T = z - W a (+ u / rho for
 /// the last layer; pass u = nullptr for hidden layers) over the samples of every process. The
-/// row sums are taken in double over fixed column blocks (in parallel when large) and combined
-/// in block order, as every sum over samples is; \p ws must hold at least b.size() rows.
+/// row sums of a column range are taken in double over fixed column blocks of the range (in
+/// parallel when large) and combined in block order; the sample reduction chooses the ranges
+/// (all the columns, or its own blocks) and completes the sums. \p ws must hold at least
+/// b.size() rows.
 template <typename Scalar, typename ProductMap, typename Reduction>
 void bias_step(Vector<Scalar>& b, const Matrix<Scalar>& z, const ProductMap& product,
                const Matrix<Scalar>* u, Scalar rho, const Reduction& samples, BiasWorkspace& ws) {
   const Index rows = z.rows();
   const double inv_rho = 1.0 / double(rho);
-  const Index size = (z.cols() + column_blocks - 1) / column_blocks;
-  for_column_blocks(rows, z.cols(), [&](Index first, Index count) {
-    auto partial = ws.partials.col(first / size).head(rows);
-    partial.setZero();
-    for (Index j = first; j < first + count; ++j)
-      for (Index i = 0; i < rows; ++i)
-        partial[i] +=
-            double(z(i, j)) - double(product(i, j)) + (u ? double((*u)(i, j)) * inv_rho : 0.0);
+  samples.sum_columns(ws.total.data(), rows, z.cols(), [&](Index start, Index n, double* out) {
+    const Index size = (n + column_blocks - 1) / column_blocks;
+    for_column_blocks(rows, n, [&](Index first, Index count) {
+      auto partial = ws.partials.col(first / size).head(rows);
+      partial.setZero();
+      for (Index j = start + first; j < start + first + count; ++j)
+        for (Index i = 0; i < rows; ++i)
+          partial[i] +=
+              double(z(i, j)) - double(product(i, j)) + (u ? double((*u)(i, j)) * inv_rho : 0.0);
+    });
+    Eigen::Map<Vector<double>> total(out, rows);
+    total.setZero();
+    const Index used = size > 0 ? (n + size - 1) / size : 0;
+    for (Index k = 0; k < used; ++k) total += ws.partials.col(k).head(rows);
   });
-  auto total = ws.total.head(rows);
-  total.setZero();
-  const Index used = size > 0 ? (z.cols() + size - 1) / size : 0;
-  for (Index k = 0; k < used; ++k) total += ws.partials.col(k).head(rows);
-  samples.sum(total.data(), rows);
+  const auto total = ws.total.head(rows);
   const double n = double(samples.total_samples(z.cols()));
   for (Index i = 0; i < rows; ++i) b[i] = Scalar(total[i] / n);
 }
