@@ -23,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <new>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -954,7 +955,10 @@ int main(int argc, char** argv) {
     std::cerr << "dladmm_train: ";
     if (processes.split())
       std::cerr << "process " << processes.rank() << " of " << processes.size() << ": ";
-    std::cerr << e.what() << "\n";
+    if (dynamic_cast<const std::bad_alloc*>(&e))
+      std::cerr << "out of memory (std::bad_alloc)\n";
+    else
+      std::cerr << e.what() << "\n";
     if (processes.split()) processes.abort(2);
     return 2;
   }

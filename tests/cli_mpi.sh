@@ -10,7 +10,9 @@
 # - resuming with another process count, or a one-process checkpoint, is refused with exit 2;
 # - a NaN in the last process's slice of a CSV file, a missing file and a graph (NP > 1) end
 #   every process with exit 2 and one line on stderr, never a hang (each mpirun runs under a
-#   timeout); a numerical failure ends every process with exit 3 and one line;
+#   timeout); so do a missing checkpoint part and a process that cannot allocate (ulimit -v;
+#   not under AddressSanitizer); a numerical failure ends every process with exit 3 and one
+#   line;
 # - SIGINT to mpirun stops every process after the same iteration, with a committed checkpoint
 #   from which the run resumes to the uninterrupted run's history (mpirun sends the processes
 #   SIGTERM odls_base_sigkill_timeout seconds after its SIGINT, and SIGKILL as long again later).
@@ -72,6 +74,12 @@ expect_refusal() {  # expect_refusal PATTERN NP ARGS...: exit 2 and one line mat
 
 other=$((np == 3 ? 2 : 3))
 if [[ $np -gt 1 ]]; then
+  echo "== resuming with a part missing is refused by the process that misses it"
+  mv "run.ckpt.it12.part$((np - 1))of$np" aside
+  expect_refusal "process $((np - 1)) of $np: .*run.ckpt.it12.part$((np - 1))of$np: cannot open" \
+    "$np" "${common[@]}" --iterations 20 --resume run.ckpt
+  mv aside "run.ckpt.it12.part$((np - 1))of$np"
+
   echo "== resuming with another process count is refused"
   expect_refusal "written by $np processes, but this run has $other" "$other" "${common[@]}" \
     --iterations 20 --checkpoint run.ckpt --resume run.ckpt
@@ -99,6 +107,20 @@ expect_refusal "$( ((np > 1)) && echo "process $last of $np: ")read_csv: bad.csv
 expect_refusal "read_csv: missing.csv: cannot open" "$np" --data csv --train missing.csv --quiet
 if [[ $np -gt 1 ]]; then
   expect_refusal "graphs are not split over processes" "$np" --data cora --iterations 2
+fi
+
+if [[ $np -gt 1 && -z ${ASAN_OPTIONS:-} ]]; then  # AddressSanitizer cannot run under ulimit -v
+  echo "== the last process fails to allocate: every process ends with exit 2, one message"
+  set +e
+  timeout 120 "$mpiexec" --allow-run-as-root --oversubscribe -np "$np" bash -c \
+    "[[ \$OMPI_COMM_WORLD_RANK -eq $((np - 1)) ]] && ulimit -v 1000000; exec $program \
+     --data synthetic --train-limit 20000 --hidden 3000,3000 --iterations 2 --quiet --threads 1" \
+    2>err.txt >/dev/null
+  code=$?
+  set -e
+  [[ $code -eq 2 ]] || fail "exit $code when a process cannot allocate, expected 2: $(cat err.txt)"
+  [[ $(grep -c "^dladmm_train" err.txt) -eq 1 ]] || fail "not one message: $(cat err.txt)"
+  grep -q "^dladmm_train: process $((np - 1)) of $np: out of memory" err.txt || fail "$(cat err.txt)"
 fi
 
 echo "== a numerical failure: every process exits 3, one message"
