@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -113,7 +114,7 @@ class Processes {
       std::cerr << "dladmm_train: MPI_Init_thread failed\n";
       std::exit(2);
     }
-    m_mpi = new dladmm::MpiSamples(MPI_COMM_WORLD);
+    m_mpi = std::make_unique<dladmm::MpiSamples>(MPI_COMM_WORLD);
     m_rank = m_mpi->rank();
     m_size = m_mpi->size();
 #else
@@ -124,7 +125,7 @@ class Processes {
   ~Processes() {
 #ifdef DLADMM_TRAIN_MPI
     if (m_mpi) {
-      delete m_mpi;
+      m_mpi.reset();
       MPI_Finalize();
     }
 #endif
@@ -150,7 +151,7 @@ class Processes {
   TrainSamples samples() const {
 #ifdef DLADMM_TRAIN_MPI
     TrainSamples samples;
-    samples.mpi = m_mpi;
+    samples.mpi = m_mpi.get();
     return samples;
 #else
     return {};
@@ -158,16 +159,15 @@ class Processes {
   }
 #ifdef DLADMM_TRAIN_MPI
   /// The MPI reduction, or null when MPI does not run.
-  const dladmm::MpiSamples* mpi() const { return m_mpi; }
+  const dladmm::MpiSamples* mpi() const { return m_mpi.get(); }
 #endif
   /// Makes the sums over samples deterministic (MpiSamples' deterministic mode: results
   /// bit-identical for any process count). Needs MPI: false if it does not run.
   bool make_deterministic() {
 #ifdef DLADMM_TRAIN_MPI
     if (!m_mpi) return false;
-    delete m_mpi;
-    m_mpi = nullptr;
-    m_mpi = new dladmm::MpiSamples(MPI_COMM_WORLD, dladmm::MpiSamples::Summation::Deterministic);
+    m_mpi = std::make_unique<dladmm::MpiSamples>(MPI_COMM_WORLD,
+                                                 dladmm::MpiSamples::Summation::Deterministic);
     return true;
 #else
     return false;
@@ -205,7 +205,7 @@ class Processes {
 
  private:
 #ifdef DLADMM_TRAIN_MPI
-  dladmm::MpiSamples* m_mpi = nullptr;
+  std::unique_ptr<dladmm::MpiSamples> m_mpi;  // null when MPI does not run
 #endif
   int m_rank = 0;
   int m_size = 1;

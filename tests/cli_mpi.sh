@@ -58,18 +58,10 @@ if [[ $np -gt 1 ]]; then
   [[ $parts -eq $np ]] || fail "$parts part files left, expected $np: $(ls run.ckpt*)"
 fi
 
-expect_refusal() {  # expect_refusal PATTERN NP ARGS...: exit 2 and one line matching PATTERN
+expect_refusal() {  # expect_refusal PATTERN NP ARGS...: dladmm_train on NP processes exits 2
   local pattern=$1 processes=$2
   shift 2
-  set +e
-  mpi "$processes" "$program" "$@" 2>err.txt >/dev/null
-  local code=$?
-  set -e
-  [[ $code -eq 2 ]] || fail "exit $code for $*, expected 2: $(cat err.txt)"
-  local lines
-  lines=$(grep -c "^dladmm_train" err.txt)
-  [[ $lines -eq 1 ]] || fail "$lines lines from dladmm_train, expected 1: $(cat err.txt)"
-  grep -q -- "$pattern" err.txt || fail "stderr '$(cat err.txt)' lacks '$pattern'"
+  expect_exit 2 "$pattern" mpi "$processes" "$program" "$@"
 }
 
 other=$((np == 3 ? 2 : 3))
@@ -90,12 +82,7 @@ fi
 
 if [[ $np -eq 1 ]]; then
   echo "== --deterministic without mpirun is refused"
-  set +e
-  "$program" "${det[@]}" 2>err.txt >/dev/null
-  code=$?
-  set -e
-  [[ $code -eq 2 ]] && grep -q "^dladmm_train: --deterministic: run under mpirun" err.txt ||
-    fail "exit $code: $(cat err.txt)"
+  expect_exit 2 "^dladmm_train: --deterministic: run under mpirun" "$program" "${det[@]}"
 fi
 
 echo "== a bad row in the last slice, a missing file: one line, exit 2, every process ends"
@@ -111,27 +98,15 @@ fi
 
 if [[ $np -gt 1 && -z ${ASAN_OPTIONS:-} ]]; then  # AddressSanitizer cannot run under ulimit -v
   echo "== the last process fails to allocate: every process ends with exit 2, one message"
-  set +e
-  timeout 120 "$mpiexec" --allow-run-as-root --oversubscribe -np "$np" bash -c \
+  expect_exit 2 "^dladmm_train: process $((np - 1)) of $np: out of memory" \
+    timeout 120 "$mpiexec" --allow-run-as-root --oversubscribe -np "$np" bash -c \
     "[[ \$OMPI_COMM_WORLD_RANK -eq $((np - 1)) ]] && ulimit -v 1000000; exec $program \
-     --data synthetic --train-limit 20000 --hidden 3000,3000 --iterations 2 --quiet --threads 1" \
-    2>err.txt >/dev/null
-  code=$?
-  set -e
-  [[ $code -eq 2 ]] || fail "exit $code when a process cannot allocate, expected 2: $(cat err.txt)"
-  [[ $(grep -c "^dladmm_train" err.txt) -eq 1 ]] || fail "not one message: $(cat err.txt)"
-  grep -q "^dladmm_train: process $((np - 1)) of $np: out of memory" err.txt || fail "$(cat err.txt)"
+     --data synthetic --train-limit 20000 --hidden 3000,3000 --iterations 2 --quiet --threads 1"
 fi
 
 echo "== a numerical failure: every process exits 3, one message"
-set +e
-mpi "$np" "$program" --data synthetic --hidden 4 --iterations 10 --rho 1e-3 \
-  --rho-schedule step:2:1e36 --quiet --threads 1 2>err.txt >/dev/null
-code=$?
-set -e
-[[ $code -eq 3 ]] || fail "exit $code after a numerical failure, expected 3: $(cat err.txt)"
-[[ $(grep -c "^dladmm_train" err.txt) -eq 1 ]] || fail "not one message: $(cat err.txt)"
-grep -q "numerical failure .* in iteration 3" err.txt || fail "$(cat err.txt)"
+expect_exit 3 "numerical failure .* in iteration 3" mpi "$np" "$program" --data synthetic \
+  --hidden 4 --iterations 10 --rho 1e-3 --rho-schedule step:2:1e36 --quiet --threads 1
 
 echo "== SIGINT to mpirun: every process stops after the same iteration, and the run resumes"
 big=(--data synthetic --train-limit 4000 --test-limit 100 --hidden 64,64 --quiet --threads 1)

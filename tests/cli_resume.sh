@@ -30,13 +30,8 @@ cp run.ckpt before.ckpt
 expect_refusal() {
   local pattern=$1
   shift
-  set +e
-  "$program" "$@" 2>err.txt >/dev/null
-  local code=$?
-  set -e
-  [[ $code -eq 2 ]] || fail "exit $code for $*, expected 2: $(cat err.txt)"
+  expect_exit 2 "$pattern" "$program" "$@"
   [[ $(wc -l <err.txt) -eq 1 ]] || fail "stderr is not one line: $(cat err.txt)"
-  grep -q -- "$pattern" err.txt || fail "stderr '$(cat err.txt)' lacks '$pattern'"
   cmp -s run.ckpt before.ckpt || fail "run.ckpt changed"
 }
 expect_refusal "network 20-16-12-5" "${common[@]}" --hidden 16,10 --iterations 20 \

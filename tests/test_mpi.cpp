@@ -131,6 +131,20 @@ double parameter_gap(const NetA& split, const NetB& whole) {
   return gap;
 }
 
+// The schedule of the tests' runs: Step from 1e-2, times 10 every 3 iterations up to 10, or
+// the other schedule from 1e-3.
+template <typename Scalar>
+void use_schedule(dladmm::Param<Scalar>& param, dladmm::RhoSchedule schedule) {
+  param.rho_schedule = schedule;
+  if (schedule == dladmm::RhoSchedule::Step) {
+    param.rho = Scalar(1e-2);
+    param.rho_step_every = 3;
+    param.rho_max = Scalar(10);
+  } else {
+    param.rho = Scalar(1e-3);
+  }
+}
+
 bool report_gaps() { return std::getenv("DLADMM_MPI_REPORT") != nullptr; }
 
 }  // namespace
@@ -233,16 +247,9 @@ TEMPLATE_TEST_CASE("a run over MPI follows the one-process run, with the same W 
   for (const Case& c : cases) {
     INFO("schedule " << c.name << ", " << samples.size() << " processes");
     dladmm::Param<Scalar> param;
-    param.rho_schedule = c.schedule;
     param.solver = c.solver;
     param.max_iterations = 10;
-    if (c.schedule == dladmm::RhoSchedule::Step) {
-      param.rho = Scalar(1e-2);
-      param.rho_step_every = 3;
-      param.rho_max = Scalar(10);
-    } else {
-      param.rho = Scalar(1e-3);
-    }
+    use_schedule(param, c.schedule);
     SplitProblem<Scalar> split(data.x.middleCols(slice.first, slice.count),
                                y.middleCols(slice.first, slice.count), {16, 12}, {}, {}, {},
                                samples);
@@ -593,20 +600,13 @@ TEMPLATE_TEST_CASE("a deterministic run over MPI is bit-identical to the one-pro
     const dladmm::SampleSlice slice = dladmm::slice_of(c.total, samples);
     const dladmm::SampleSlice part = dladmm::slice_of(c.held_out, samples);
     dladmm::Param<Scalar> param;
-    param.rho_schedule = c.schedule;
     param.regularization = c.regularization;
     param.solver = c.solver;
     param.lambda = c.regularization == dladmm::Regularization::None ? Scalar(0) : Scalar(1e-3);
     param.max_iterations = 12;
     param.product_refresh_every = 5;
     param.evaluate_training_set = true;
-    if (c.schedule == dladmm::RhoSchedule::Step) {
-      param.rho = Scalar(1e-2);
-      param.rho_step_every = 3;
-      param.rho_max = Scalar(10);
-    } else {
-      param.rho = Scalar(1e-3);
-    }
+    use_schedule(param, c.schedule);
     SplitProblem<Scalar> split(x_train.middleCols(slice.first, slice.count),
                                y_train.middleCols(slice.first, slice.count), c.hidden, {}, {}, {},
                                samples);

@@ -22,6 +22,7 @@
 #include "detail/grid_sum.hpp"
 #include "detail/parallel.hpp"
 #include "detail/product.hpp"
+#include "reduction.hpp"
 
 namespace dladmm {
 
@@ -73,11 +74,13 @@ inline constexpr Index mpi_max_count = Index(1) << 30;
 /// MPI error aborts the job before the call returns; set MPI_ERRORS_RETURN on the communicator
 /// (MPI_Comm_set_errhandler) for the error to reach this class instead.
 ///
-/// With Summation::Fast (the default), sums are combined by MPI_SUM in the order the MPI library
-/// chooses, so a run agrees with the one-process run to within the rounding of that other
-/// grouping, not bit for bit. Every process must receive the same bits from a reduction, so that
-/// W and b stay identical everywhere: the MPI standard recommends this without requiring it;
-/// Open MPI does it (tests/test_mpi.cpp checks W and b on every process after every iteration).
+/// With Summation::Fast (the default), the members are SampleReductionBase's (local products
+/// and sums over all this process's columns) over sum() and sum_entries(): sums are combined
+/// by MPI_SUM in the order the MPI library chooses, so a run agrees with the one-process run to
+/// within the rounding of that other grouping, not bit for bit. Every process must receive the same
+/// bits from a reduction, so that W and b stay identical everywhere: the MPI standard recommends
+/// this without requiring it; Open MPI does it (tests/test_mpi.cpp checks W and b on every process
+/// after every iteration).
 ///
 /// With Summation::Deterministic, a run's history, W and b are bit-identical for any number of
 /// processes (and threads), the one-process run included (ALGORITHM.md §8): the samples are
@@ -91,7 +94,9 @@ inline constexpr Index mpi_max_count = Index(1) << 30;
 /// the rest at init().
 /// Every process must still hold at least one sample, so there must be at least as many blocks
 /// as processes.
-class MpiSamples {
+class MpiSamples : public SampleReductionBase<MpiSamples> {
+  using Base = SampleReductionBase<MpiSamples>;
+
  public:
   /// \brief How sums over samples are combined.
   enum class Summation {
@@ -208,7 +213,7 @@ class MpiSamples {
   /// \throws std::runtime_error if MPI reports an error.
   template <typename F>
   double sum_columns(Index rows, Index cols, F&& f) const {
-    if (!deterministic()) return sum(detail::sum_column_blocks(rows, cols, f));
+    if (!deterministic()) return Base::sum_columns(rows, cols, f);
     const Index blocks = block_count(cols);
     m_partials.assign(std::size_t(blocks), 0.0);
     const bool parallel = rows * cols >= detail::parallel_min_entries;
@@ -228,11 +233,7 @@ class MpiSamples {
   /// \throws std::runtime_error if MPI reports an error.
   template <typename F>
   void sum_columns(double* values, Index count, Index cols, F&& f) const {
-    if (!deterministic()) {
-      f(Index(0), cols, values);
-      sum(values, count);
-      return;
-    }
+    if (!deterministic()) return Base::sum_columns(values, count, cols, f);
     const Index blocks = block_count(cols);
     m_partials.assign(std::size_t(blocks * count), 0.0);
     for (Index k = 0; k < blocks; ++k)
@@ -249,10 +250,7 @@ class MpiSamples {
   void sample_product(detail::View<Scalar> dst, const detail::ConstView<Scalar>& lhs,
                       const detail::ConstView<Scalar>& rhs, Scalar alpha,
                       detail::Transposed transposed = detail::Transposed::None) const {
-    if (!deterministic()) {
-      detail::multiply<Scalar>(dst, lhs, rhs, alpha, transposed);
-      return;
-    }
+    if (!deterministic()) return Base::sample_product<Scalar>(dst, lhs, rhs, alpha, transposed);
     if (transposed == detail::Transposed::Rhs)
       throw std::logic_error("MpiSamples::sample_product: the samples are rhs's columns");
     detail::use_one_blas_thread_per_call();
@@ -275,10 +273,7 @@ class MpiSamples {
   /// collective.
   template <typename F>
   void column_ranges(Index cols, F&& f) const {
-    if (!deterministic()) {
-      f(Index(0), cols);
-      return;
-    }
+    if (!deterministic()) return Base::column_ranges(cols, f);
     for (Index first = 0; first < cols; first += m_block) f(first, std::min(m_block, cols - first));
   }
 
@@ -289,12 +284,7 @@ class MpiSamples {
   /// \throws std::runtime_error if MPI reports an error.
   template <typename Scalar>
   void sum_gram(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& a, Scalar alpha) const {
-    if (!deterministic()) {
-      dst.setZero();
-      dst.template selfadjointView<Eigen::Lower>().rankUpdate(a, alpha);
-      sum_entries(dst);
-      return;
-    }
+    if (!deterministic()) return Base::sum_gram<Scalar>(dst, a, alpha);
     const Index cols = a.cols(), blocks = block_count(cols);
     double bounds[2] = {0, double(blocks)};
     for (Index first = 0; first < cols; first += m_block) {
@@ -320,11 +310,7 @@ class MpiSamples {
   template <typename Scalar>
   void sum_product(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& lhs,
                    const detail::ConstView<Scalar>& rhs, Scalar alpha) const {
-    if (!deterministic()) {
-      detail::multiply<Scalar>(dst, lhs, rhs, alpha, detail::Transposed::Rhs);
-      sum_entries(dst);
-      return;
-    }
+    if (!deterministic()) return Base::sum_product<Scalar>(dst, lhs, rhs, alpha);
     const Index cols = lhs.cols(), blocks = block_count(cols);
     double bounds[2] = {0, double(blocks)};
     for (Index k = 0; k < blocks; ++k) {
