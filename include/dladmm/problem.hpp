@@ -239,13 +239,8 @@ class Problem {
                   Scalar lambda = 0) const {
     std::vector<Matrix<Scalar>> products;
     for (Index l = 0; l < m_network.num_layers(); ++l) {
-      Matrix<Scalar> product;
-      if (m_samples.deterministic()) {  // by the reduction's blocks (dense map only)
-        product.resize(m_network.layer(l).units(), samples());
-        m_samples.template sample_product<Scalar>(product, m_network.layer(l).W, input(l), 1);
-      } else {
-        product = m_network.layer(l).W * input(l);
-      }
+      Matrix<Scalar> product(m_network.layer(l).units(), samples());  // as the solver forms it
+      m_samples.template sample_product<Scalar>(product, m_network.layer(l).W, input(l), 1);
       if constexpr (!LayerMap::identity) {
         Matrix<Scalar> mapped(product.rows(), product.cols());
         m_map.propagate(product, mapped);
