@@ -1,5 +1,7 @@
 // Prints what decides the rounding of this build's arithmetic: Eigen's vector instruction sets,
-// the compiler and the matrix-product backend. The golden-history test compares bit for bit only
+// the compiler, the matrix-product backend and the cache sizes Eigen reads from the processor
+// (they set its product blocking, hence the order of the sums: two processors with the same
+// instruction sets but other caches round differently). The golden-history test compares bit for bit only
 // on the platform the goldens were recorded on.
 #include <Eigen/Core>
 
@@ -15,6 +17,7 @@ int main() {
 #ifdef DLADMM_USE_OPENBLAS
             << "; openblas"
 #endif
-            << "\n";
+            << "; caches " << Eigen::l1CacheSize() << "/" << Eigen::l2CacheSize() << "/"
+            << Eigen::l3CacheSize() << "\n";
   return 0;
 }
