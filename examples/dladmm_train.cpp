@@ -43,7 +43,8 @@
 namespace {
 
 const char* const kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-const char* const kScheduleForms = "reference|fixed|step:EVERY:FACTOR[:MAX]";
+const char* const kScheduleForms =
+    "reference|fixed|step:EVERY:FACTOR[:MAX]|balanced[:FACTOR[:UNTIL]]";
 
 const char* const kUsageIntro = R"(usage: dladmm_train [options]
 
@@ -79,6 +80,9 @@ struct Options {
   std::set<std::string> given;  // the options given, so that graph defaults apply to the rest
   int iterations = 200, threads = 0, eval_every = 1, checkpoint_every = 0;
   double rho = 1e-6, nu = -1, time_limit = 0, weight_decay = 0;
+  double theta = 1, tau = 1;  // start curvatures of the W and a backtracking
+  double relaxation = 1;
+  std::string sweep = "backward-forward", preset = "paper";
   bool raw_features = false;
   bool help = false;  // --help: print the usage and stop
   bool deterministic = false;
@@ -314,7 +318,10 @@ const std::vector<OptionGroup>& option_table() {
         choice_option("--activation", &Options::activation, choice_names(Activations{}), ""),
         choice_option("--loss", &Options::loss, choice_names(Losses{}), "")}},
       {"Solver",
-       {count_option("--iterations", "K", "total iterations: a resumed run goes on to K",
+       {choice_option("--preset", &Options::preset, {"paper", "fast"},
+                      "paper = the paper's configuration; fast = Param::fast(), the fastest to "
+                      "accuracy found (docs/RESULTS.md); options given override it"),
+        count_option("--iterations", "K", "total iterations: a resumed run goes on to K",
                      "200; graphs: " + std::to_string(GraphDefaults::iterations),
                      &Options::iterations),
         {"--rho", "R", "initial rho", "1e-6; graphs: " + format_number(GraphDefaults::rho),
@@ -324,6 +331,14 @@ const std::vector<OptionGroup>& option_table() {
         {"--rho-schedule", kScheduleForms, "",
          std::string("reference; graphs: ") + GraphDefaults::schedule,
          [](Options& o, Text, Text v) { o.schedule = v; }},
+        {"--theta", "C", "start curvature theta_0 of the W backtracking", "1",
+         [](Options& o, Text option, Text v) { o.theta = parse_positive(option, v); }},
+        {"--tau", "C", "start curvature tau_0 of the a backtracking", "1",
+         [](Options& o, Text option, Text v) { o.tau = parse_positive(option, v); }},
+        {"--relaxation", "ALPHA", "over-relaxation of the last z_L and the dual step, in (0, 2)",
+         "1", [](Options& o, Text option, Text v) { o.relaxation = parse_positive(option, v); }},
+        choice_option("--sweep", &Options::sweep, {"backward-forward", "backward"},
+                      "backward = the backward pass alone (half the work per iteration)"),
         {"--weight-decay", "L", "L2 regularisation (L/2)||W||^2 of every layer",
          "0; graphs: " + format_number(GraphDefaults::weight_decay),
          [](Options& o, Text option, Text v) { o.weight_decay = parse_non_negative(option, v); }},
@@ -465,6 +480,9 @@ Options parse(int argc, char** argv) {
       throw InputError(std::string(option) + ": not for graphs (--data " + o.data +
                        "), whose nodes are all used and whose splits are fixed");
   if (!o.graph() && o.raw_features) throw InputError("--raw-features: for graphs only");
+  if (o.graph() && o.preset != "paper")
+    throw InputError("--preset " + o.preset +
+                     ": for the perceptron; graphs have their own defaults (docs/USAGE.md)");
   if (o.graph() && o.deterministic)
     throw InputError("--deterministic: not for graphs, which are not split over processes");
   return o;
@@ -485,6 +503,17 @@ void apply_schedule(const Options& o, dladmm::Param<Scalar>& p) {
     p.rho_factor = Scalar(factor);
     p.rho_max = parts.size() == 4 ? Scalar(parse_positive("--rho-schedule MAX", parts[3]))
                                   : std::numeric_limits<Scalar>::max();
+  } else if (parts.size() <= 3 && parts[0] == "balanced") {
+    p.rho_schedule = dladmm::RhoSchedule::Balanced;
+    p.rho_factor = Scalar(2);
+    if (parts.size() >= 2) {
+      const double factor = parse_positive("--rho-schedule FACTOR", parts[1]);
+      if (!(factor > 1)) throw InputError("--rho-schedule FACTOR: must be > 1");
+      p.rho_factor = Scalar(factor);
+    }
+    if (parts.size() == 3)
+      p.balance_until = int(parse_integer("--rho-schedule UNTIL", parts[2], 0, 1 << 30));
+    p.rho_min = std::min(p.rho_min, p.rho);
   } else {
     throw InputError(std::string("--rho-schedule: expected ") + kScheduleForms + ", got '" +
                      o.schedule + "'");
@@ -677,13 +706,20 @@ std::string resume_command(const Options& o, const train::Processes& processes) 
 /// The solver's parameters as the options give them.
 template <typename Scalar>
 dladmm::Param<Scalar> make_param(const Options& o) {
-  dladmm::Param<Scalar> param;
+  using Param = dladmm::Param<Scalar>;
+  Param param = o.preset == "fast" ? Param::fast() : Param::paper();
   param.max_iterations = o.iterations;
   param.rho = Scalar(o.rho);
   if (o.nu > 0) {
     param.nu_tied_to_rho = false;
     param.nu = Scalar(o.nu);
   }
+  // The options a preset sets apply only when given.
+  if (o.given.count("--theta")) param.theta = Scalar(o.theta);
+  if (o.given.count("--tau")) param.tau = Scalar(o.tau);
+  if (o.given.count("--relaxation")) param.relaxation = Scalar(o.relaxation);
+  if (o.given.count("--sweep"))
+    param.sweep = o.sweep == "backward" ? dladmm::Sweep::Backward : dladmm::Sweep::BackwardForward;
   apply_schedule(o, param);
   param.solver =
       o.solver == "exact" ? dladmm::SubproblemSolver::Exact : dladmm::SubproblemSolver::Quadratic;
@@ -764,8 +800,8 @@ int train(const Options& o, const train::Processes& processes, ProblemT& problem
   if (speaks)
     std::cout << "dladmm_train: " << data << ", network " << shape_text(problem.network().sizes())
               << ", " << o.scalar << ", " << ProblemT::Activation::name() << ", " << Loss::name()
-              << ", solver " << o.solver << ", rho " << o.rho << " (" << o.schedule << ")"
-              << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
+              << ", preset " << o.preset << ", solver " << o.solver << ", rho " << o.rho << " ("
+              << o.schedule << ")" << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
               << (o.weight_decay > 0 ? ", weight decay " + format_number(o.weight_decay) : "")
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))

@@ -20,6 +20,22 @@ echo "== save after 5, resume to 12 in a new process"
 same_history whole.csv part.csv
 [[ $(wc -l <part.csv) -eq 13 ]] || fail "resumed history should have 12 rows"
 
+echo "== --preset fast: the same seed gives the same run; saved and resumed, it goes on alike"
+"$program" "${common[@]}" --preset fast --iterations 8 --history fast-a.csv
+"$program" "${common[@]}" --preset fast --iterations 8 --history fast-b.csv
+same_history fast-a.csv fast-b.csv
+"$program" "${common[@]}" --preset fast --iterations 8 --seed 14 --history fast-c.csv
+differ() { ! diff -q <(figures "$1") <(figures "$2") >/dev/null; }
+differ fast-a.csv fast-c.csv || fail "another seed gave the same run"
+"$program" "${common[@]}" --preset fast --iterations 4 --checkpoint fast.ckpt --history fast-d.csv
+"$program" "${common[@]}" --preset fast --iterations 8 --checkpoint fast.ckpt \
+  --history fast-d.csv --resume fast.ckpt
+same_history fast-a.csv fast-d.csv
+"$program" "${common[@]}" --iterations 8 --history paper.csv
+differ fast-a.csv paper.csv || fail "--preset fast ran the paper's sweep"
+expect_exit 2 "saved with another sweep" "$program" "${common[@]}" --iterations 8 \
+  --checkpoint fast.ckpt --resume fast.ckpt
+
 echo "== --checkpoint-every saves while running"
 "$program" "${common[@]}" --iterations 7 --checkpoint-every 3 --checkpoint every.ckpt \
   --history every.csv

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <dladmm/callbacks.hpp>
+#include <dladmm/checkpoint.hpp>
 #include <dladmm/data/synthetic.hpp>
 #include <dladmm/dladmm.hpp>
 
@@ -47,6 +48,11 @@ TEMPLATE_TEST_CASE("after each dual update u = Y - softmax(z_L)", "[solver]", fl
   auto param = descent_param<Scalar>(Scalar(1));
   param.fista_tolerance = 0;  // run FISTA to its cap: z_L solved to round-off
   param.fista_max_iterations = 3000;
+  // The identity holds when the dual step uses the point the last z_L step was relaxed to, and
+  // whichever pass ends with that step: it fails if either uses another.
+  SECTION("Algorithm 1") {}
+  SECTION("over-relaxed, alpha = 1.6") { param.relaxation = Scalar(1.6); }
+  SECTION("under-relaxed, alpha = 0.5") { param.relaxation = Scalar(0.5); }
   dladmm::Solver<decltype(problem)> solver(param);
   solver.init(problem);
   const double tol = std::is_same<Scalar, float>::value ? 1e-4 : 1e-9;
@@ -64,6 +70,8 @@ TEMPLATE_TEST_CASE("kept products stay equal to W a", "[solver]", float, double)
   auto problem = small_problem<Scalar>({20, 20});
   dladmm::Param<Scalar> param;
   param.product_refresh_every = 1000;  // only incremental updates
+  SECTION("Algorithm 1") {}
+  SECTION("the backward pass alone") { param.sweep = dladmm::Sweep::Backward; }
   dladmm::Solver<decltype(problem)> solver(param);
   solver.init(problem);
   for (int k = 0; k < 15; ++k) solver.step();
@@ -83,6 +91,9 @@ TEMPLATE_TEST_CASE("a small synthetic problem reaches 90% training accuracy", "[
   param.rho = 1;
   param.rho_schedule = dladmm::RhoSchedule::Fixed;
   param.max_iterations = 60;
+  SECTION("Algorithm 1") {}
+  SECTION("the backward pass alone") { param.sweep = dladmm::Sweep::Backward; }
+  SECTION("over-relaxed") { param.relaxation = Scalar(1.6); }
   dladmm::Solver<dladmm::Problem<Scalar>> solver(param);
   const auto result = solver.minimize(problem);
   CHECK(result.status != dladmm::Status::NumericalIssue);
@@ -149,6 +160,22 @@ TEST_CASE("every invalid Param field throws naming the field", "[solver]") {
       {"rho_max", [](P& p) { p.rho_max = 1e-9; }},
       {"rho_patience", [](P& p) { p.rho_patience = 0; }},
       {"curvature_scale_min_width", [](P& p) { p.curvature_scale_min_width = -1; }},
+      {"relaxation", [](P& p) { p.relaxation = 0; }},
+      {"relaxation", [](P& p) { p.relaxation = 2; }},
+      {"relaxation", [&](P& p) { p.relaxation = nan; }},
+      {"rho_min", [](P& p) { p.rho_min = 0; }},
+      {"rho_min",
+       [](P& p) {
+         p.rho_schedule = dladmm::RhoSchedule::Balanced;
+         p.rho_min = 2 * p.rho;
+       }},
+      {"relaxation",
+       [](P& p) {
+         p.sweep = dladmm::Sweep::Backward;
+         p.relaxation = 1.5;
+       }},
+      {"balance_ratio", [](P& p) { p.balance_ratio = 1; }},
+      {"balance_until", [](P& p) { p.balance_until = -1; }},
   };
   CHECK_NOTHROW(P().check());
   for (const auto& [field, breaks] : cases) {
@@ -253,6 +280,54 @@ TEMPLATE_TEST_CASE("step schedule and reference rule raise rho as specified", "[
   CHECK(wide.tau == Approx(10));
   CHECK(narrow.rho == Approx(1e-5));
   CHECK(narrow.theta == Scalar(1));  // below the width threshold
+}
+
+TEST_CASE("the presets: paper() is the defaults, fast() the backward sweep on them", "[solver]") {
+  using P = dladmm::Param<float>;
+  CHECK(dladmm::first_param_difference(P::paper(), P()).empty());
+  P fast = P::fast();
+  CHECK_NOTHROW(fast.check());
+  CHECK(fast.sweep == dladmm::Sweep::Backward);
+  CHECK(dladmm::first_param_difference(fast, P()) == "sweep");
+  fast.sweep = dladmm::Sweep::BackwardForward;
+  CHECK(dladmm::first_param_difference(fast, P()).empty());
+}
+
+TEMPLATE_TEST_CASE("balanced schedule moves rho toward balanced residuals, within its bounds",
+                   "[solver]", float, double) {
+  using Scalar = TestType;
+  dladmm::Param<Scalar> p;
+  p.rho_schedule = dladmm::RhoSchedule::Balanced;
+  p.rho = Scalar(1e-4);
+  p.rho_factor = 2;
+  p.rho_min = Scalar(2.5e-5);
+  p.rho_max = Scalar(4e-4);
+  p.theta = p.tau = Scalar(1);
+  dladmm::RhoScheduler<Scalar> s(p.schedule_settings(100));
+  CHECK_FALSE(s.needs_training_loss());
+  CHECK_FALSE(s.update(1, 0, 10, 2));  // ratio 5 < 10: balanced enough
+  CHECK(s.rho == Scalar(1e-4));
+  CHECK(s.update(2, 0, 100, 1));  // primal 100 times the dual: rho doubles, theta and tau too
+  CHECK(s.rho == Approx(2e-4));
+  CHECK(s.theta == Approx(2));
+  CHECK(s.tau == Approx(2));
+  CHECK(s.update(3, 0, 100, 1));
+  CHECK_FALSE(s.update(4, 0, 100, 1));  // at rho_max
+  CHECK(s.rho == Approx(4e-4));
+  for (int k = 5; k <= 8; ++k) s.update(k, 0, 1, 100);  // the dual dominates: halve, to rho_min
+  CHECK(s.rho == Approx(2.5e-5));
+  CHECK(s.theta == Approx(0.25));
+
+  dladmm::RhoScheduler<Scalar> narrow(p.schedule_settings(50));  // below the width threshold
+  narrow.update(1, 0, 100, 1);
+  CHECK(narrow.rho == Approx(2e-4));
+  CHECK(narrow.theta == Scalar(1));
+
+  p.balance_until = 2;  // frozen from iteration 3 on: the tail is ADMM with a fixed penalty
+  dladmm::RhoScheduler<Scalar> frozen(p.schedule_settings(100));
+  CHECK(frozen.update(2, 0, 100, 1));
+  CHECK_FALSE(frozen.update(3, 0, 100, 1));
+  CHECK(frozen.rho == Approx(2e-4));
 }
 
 TEMPLATE_TEST_CASE("callbacks see every iteration and can stop the run", "[solver]", float,

@@ -34,7 +34,7 @@ struct CheckpointError : std::runtime_error {
 };
 
 /// \brief The checkpoint format version this library writes and reads.
-constexpr std::uint32_t checkpoint_format_version = 2;
+constexpr std::uint32_t checkpoint_format_version = 3;
 /// \brief The oldest checkpoint format version this library reads (version 1 has no validation
 /// figures; they read as NaN).
 constexpr std::uint32_t checkpoint_oldest_format_version = 1;
@@ -406,10 +406,12 @@ void load_checkpoint_in_stages(std::istream& in, const std::string& name, Proble
 
   std::uint32_t fields = 0;
   Param<Scalar>::for_each_field(solver.param(), [&fields](const char*, const auto&) { ++fields; });
+  if (r.version() < 3) fields = Param<Scalar>::fields_before_version_3;  // the rest: defaults
   if (r.value<std::uint32_t>("parameter count") != fields) r.fail("wrong parameter count");
   Param<Scalar> param;
-  Param<Scalar>::for_each_field(param, [&r](const char* field_name, auto& field) {
-    detail::read_param_field<Scalar>(r, field_name, field);
+  std::uint32_t read = 0;
+  Param<Scalar>::for_each_field(param, [&](const char* field_name, auto& field) {
+    if (read++ < fields) detail::read_param_field<Scalar>(r, field_name, field);
   });
   param.max_iterations = solver.param().max_iterations;  // how far and how safely: the caller's
   param.keep_last_finite = solver.param().keep_last_finite;

@@ -1,6 +1,7 @@
 /// \file schedule.hpp
-/// \brief RhoScheduler: the rho schedules Fixed, Step and Reference (ALGORITHM.md §4.1, §4.2)
-/// and the backtracking start values theta and tau that the Reference rule scales with rho.
+/// \brief RhoScheduler: the rho schedules Fixed, Step, Reference and Balanced (ALGORITHM.md
+/// §4.1, §4.2, §10) and the backtracking start values theta and tau that the Reference and
+/// Balanced rules scale with rho.
 #pragma once
 
 #include <algorithm>
@@ -13,9 +14,10 @@ namespace dladmm {
 
 /// \brief How rho changes between iterations (ALGORITHM.md §4.1, §4.2).
 enum class RhoSchedule {
-  Fixed,     ///< rho stays at its initial value.
-  Step,      ///< rho *= rho_step_factor every rho_step_every iterations, up to rho_max.
-  Reference  ///< The reference implementation's adaptive rule (§4.2).
+  Fixed,      ///< rho stays at its initial value.
+  Step,       ///< rho *= rho_step_factor every rho_step_every iterations, up to rho_max.
+  Reference,  ///< The reference implementation's adaptive rule (§4.2).
+  Balanced    ///< Residual balancing (Boyd et al. 2011, §3.4.1; ALGORITHM.md §10).
 };
 
 /// \brief What a RhoScheduler needs: the schedule, the start values and the rule's constants
@@ -30,7 +32,10 @@ struct ScheduleSettings {
   Scalar factor = Scalar(10);                 ///< Step, Reference: factor of each raise.
   Scalar max = Scalar(0.1);                   ///< Step, Reference: cap on rho.
   int patience = 3;  ///< Reference: raise after the training loss rose this many times running.
-  bool scale_curvature = true;  ///< Reference: theta and tau rise with rho.
+  bool scale_curvature = true;        ///< Reference, Balanced: theta and tau follow rho.
+  Scalar min = Scalar(1e-8);          ///< Balanced: floor of rho.
+  Scalar balance_ratio = Scalar(10);  ///< Balanced: the residual ratio that moves rho.
+  int balance_until = 0;  ///< Balanced: rho stays fixed after this iteration (0: never fixed).
 };
 
 /// \brief The penalty rho and the curvature starts theta, tau as they change over a run.
@@ -49,7 +54,10 @@ class RhoScheduler {
         m_factor(settings.factor),
         m_max(settings.max),
         m_patience(settings.patience),
-        m_scale_curvature(settings.scale_curvature) {
+        m_scale_curvature(settings.scale_curvature),
+        m_min(settings.min),
+        m_balance_ratio(settings.balance_ratio),
+        m_balance_until(settings.balance_until) {
     losses.reserve(std::size_t(m_patience) + 2);
   }
 
@@ -57,9 +65,11 @@ class RhoScheduler {
   bool needs_training_loss() const { return m_kind == RhoSchedule::Reference; }
 
   /// \brief Applies the schedule after iteration \p iteration (1-based) with training loss
-  /// \p training_loss (mean per sample; read only by the Reference rule).
+  /// \p training_loss (mean per sample; read only by the Reference rule), primal residual
+  /// \p primal = ||r_L|| and dual residual \p dual = rho ||z_L^{k+1} - z_L^k|| (read only by the
+  /// Balanced rule).
   /// \return true if rho changed.
-  bool update(int iteration, double training_loss) {
+  bool update(int iteration, double training_loss, double primal = 0, double dual = 0) {
     switch (m_kind) {
       case RhoSchedule::Fixed:
         return false;
@@ -74,6 +84,11 @@ class RhoScheduler {
           if (!(losses[i] > losses[i - 1])) return false;
         return raise(m_scale_curvature);
       }
+      case RhoSchedule::Balanced:
+        if (m_balance_until > 0 && iteration > m_balance_until) return false;
+        if (primal > m_balance_ratio * dual) return scale(m_factor, m_scale_curvature);
+        if (dual > m_balance_ratio * primal) return scale(Scalar(1) / m_factor, m_scale_curvature);
+        return false;
     }
     return false;
   }
@@ -96,11 +111,25 @@ class RhoScheduler {
     return rho != before;
   }
 
+  // Balanced: rho times \p by within [min, max]; theta and tau follow by the same factor.
+  bool scale(Scalar by, bool scale_curvature) {
+    const Scalar before = rho;
+    rho = std::clamp(rho * by, m_min, m_max);
+    if (rho == before) return false;
+    if (scale_curvature) {
+      theta *= rho / before;
+      tau *= rho / before;
+    }
+    return true;
+  }
+
   RhoSchedule m_kind;
   int m_every;
   Scalar m_factor, m_max;
   int m_patience;
   bool m_scale_curvature;
+  Scalar m_min, m_balance_ratio;
+  int m_balance_until;
 };
 
 }  // namespace dladmm

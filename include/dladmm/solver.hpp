@@ -150,8 +150,9 @@ class Solver {
     m_previous_output = m_problem->state().layer(last).z;
     if (m_iteration > 0 && m_iteration % m_param.product_refresh_every == 0) refresh_products();
 
+    const bool forward_pass = m_param.sweep == Sweep::BackwardForward;
     // Backward pass: z_L, b_L, W_L, then a_l, z_l, b_l, W_l for l = L-1 down to 1.
-    update_output(last);
+    update_output(last, !forward_pass);
     update_bias(last);
     update_weights(last);
     for (Index l = last - 1; l >= 0; --l) {
@@ -160,16 +161,17 @@ class Solver {
       update_bias(l);
       update_weights(l);
     }
-    // Forward pass: W_l, b_l, z_l, a_l for l = 1 up to L-1, then W_L, b_L, z_L.
-    for (Index l = 0; l < last; ++l) {
-      update_weights(l);
-      update_bias(l);
-      update_hidden_z(l);
-      update_activation(l);
+    if (forward_pass) {  // W_l, b_l, z_l, a_l for l = 1 up to L-1, then W_L, b_L, z_L
+      for (Index l = 0; l < last; ++l) {
+        update_weights(l);
+        update_bias(l);
+        update_hidden_z(l);
+        update_activation(l);
+      }
+      update_weights(last);
+      update_bias(last);
+      update_output(last, true);
     }
-    update_weights(last);
-    update_bias(last);
-    update_output(last);
     update_dual(last);
 
     m_info.seconds =
@@ -183,7 +185,8 @@ class Solver {
       return m_info;
     }
     test_convergence();
-    m_schedule->update(m_iteration, m_info.train_loss);
+    m_schedule->update(m_iteration, m_info.train_loss, std::sqrt(m_info.primal_residual),
+                       m_info.dual_residual);
     keep_last_finite();
     return m_info;
   }
@@ -399,12 +402,20 @@ class Solver {
 
   // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve. When
   // the loss covers some columns only (ALGORITHM.md §7), the others take their minimiser m and
-  // the loss's solve runs on the loss columns, gathered.
-  void update_output(Index last) {
+  // the loss's solve runs on the loss columns, gathered. The iteration's last z_L step
+  // (\p last_step) is the one over-relaxation applies to (ALGORITHM.md §10): it keeps the z_L
+  // it starts from for the dual step.
+  void update_output(Index last, bool last_step) {
     const Problem& problem = *m_problem;
     Matrix<Scalar>& z = m_problem->state().layer(last).z;
+    const Matrix<Scalar>* relaxed_from = nullptr;
+    if (last_step && relaxed()) {
+      m_relaxed_from = z;
+      relaxed_from = &m_relaxed_from;
+    }
     detail::output_target(m_output_target, m_products[std::size_t(last)],
-                          problem.network().layer(last).b, problem.u(), rho());
+                          problem.network().layer(last).b, problem.u(), rho(), m_param.relaxation,
+                          relaxed_from);
     const OutputSolve<Scalar> solve{m_param.fista_step, m_param.fista_max_iterations,
                                     m_param.fista_tolerance};
     OutputReport report;
@@ -427,8 +438,10 @@ class Solver {
   // u (ALGORITHM.md §3.7).
   void update_dual(Index last) {
     detail::dual_step(m_problem->u(), m_problem->state().layer(last).z,
-                      m_products[std::size_t(last)], m_problem->network().layer(last).b, rho());
+                      m_products[std::size_t(last)], m_problem->network().layer(last).b, rho(),
+                      m_param.relaxation, relaxed() ? &m_relaxed_from : nullptr);
   }
+  bool relaxed() const { return m_param.relaxation != Scalar(1); }
 
   // Recomputes every kept product from scratch (bounds the drift of the incremental updates).
   void refresh_products() {
@@ -527,6 +540,7 @@ class Solver {
     }
     m_output_target.resize(net.outputs(), n);
     m_previous_output.resize(net.outputs(), n);
+    if (relaxed()) m_relaxed_from.resize(net.outputs(), n);
     m_loss_samples = problem.loss_samples();
     if (!problem.loss_on_every_column()) {
       m_loss_outputs.resize(net.outputs(), m_loss_samples);
@@ -576,7 +590,8 @@ class Solver {
   Vector<Scalar> m_residual, m_gradient, m_propagated;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
-  Index m_loss_samples = 0;                             // the problem's, when attached
+  Matrix<Scalar> m_relaxed_from;  // z_L before the last z_L step, with over-relaxation
+  Index m_loss_samples = 0;       // the problem's, when attached
   Matrix<Scalar> m_loss_outputs, m_loss_output_target;  // z_L and m on the loss columns
   detail::BiasWorkspace m_bias_ws;
   std::vector<double> m_figure_sums;  // the sums over samples of the figures

@@ -301,24 +301,37 @@ void constraint_residual(OutMap& residual, const Matrix<Scalar>& z, const Produc
   });
 }
 
-/// \brief m = W_L a_{L-1} + b_L 1^T - u / rho, the target of the z_L step (ALGORITHM.md §3.6).
+/// \brief m = W_L a_{L-1} + b_L 1^T - u / rho, the target of the z_L step (ALGORITHM.md §3.6);
+/// with over-relaxation alpha (\p relaxed_from = z_L before this step), W_L a_{L-1} + b_L is
+/// replaced by alpha (W_L a_{L-1} + b_L) + (1 - alpha) z_L^old (ALGORITHM.md §10).
 template <typename Scalar>
 void output_target(Matrix<Scalar>& m, const Matrix<Scalar>& product, const Vector<Scalar>& b,
-                   const Matrix<Scalar>& u, Scalar rho) {
+                   const Matrix<Scalar>& u, Scalar rho, Scalar relaxation = Scalar(1),
+                   const Matrix<Scalar>* relaxed_from = nullptr) {
   const Scalar inv_rho = Scalar(1) / rho;
   for_column_blocks(m.rows(), m.cols(), [&](Index first, Index count) {
-    m.middleCols(first, count) =
-        (product.middleCols(first, count).colwise() + b) - inv_rho * u.middleCols(first, count);
+    auto block = m.middleCols(first, count);
+    block = (product.middleCols(first, count).colwise() + b) - inv_rho * u.middleCols(first, count);
+    if (relaxed_from)
+      block += (Scalar(1) - relaxation) * (relaxed_from->middleCols(first, count) -
+                                           (product.middleCols(first, count).colwise() + b));
   });
 }
 
-/// \brief The dual step (ALGORITHM.md §3.7): u += rho (z_L - W_L a_{L-1} - b_L 1^T).
+/// \brief The dual step (ALGORITHM.md §3.7): u += rho (z_L - W_L a_{L-1} - b_L 1^T); with
+/// over-relaxation alpha (\p relaxed_from = z_L before its last update), W_L a_{L-1} + b_L is
+/// replaced by alpha (W_L a_{L-1} + b_L) + (1 - alpha) z_L^old.
 template <typename Scalar, typename ProductMap>
 void dual_step(Matrix<Scalar>& u, const Matrix<Scalar>& z, const ProductMap& product,
-               const Vector<Scalar>& b, Scalar rho) {
+               const Vector<Scalar>& b, Scalar rho, Scalar relaxation = Scalar(1),
+               const Matrix<Scalar>* relaxed_from = nullptr) {
   for_column_blocks(u.rows(), u.cols(), [&](Index first, Index count) {
-    u.middleCols(first, count) +=
-        rho * (z.middleCols(first, count) - (product.middleCols(first, count).colwise() + b));
+    auto block = u.middleCols(first, count);
+    block += rho * (z.middleCols(first, count) - (product.middleCols(first, count).colwise() + b));
+    if (relaxed_from)
+      block -=
+          (rho * (Scalar(1) - relaxation)) * (relaxed_from->middleCols(first, count) -
+                                              (product.middleCols(first, count).colwise() + b));
   });
 }
 
