@@ -38,7 +38,8 @@ struct SolverAccess;  // what checkpoint.hpp reads and restores; defined there
 }  // namespace detail
 
 /// \brief The dlADMM solver for a Problem (ALGORITHM.md §2): a backward pass over the layers,
-/// a forward pass, then the dual update. It holds the sweep's order, the rho schedule and the
+/// a forward pass (unless Param::sweep is Sweep::Backward, ALGORITHM.md §10), then the dual
+/// update. It holds the sweep's order, the rho schedule and the
 /// buffers; the block updates are in detail/updates.hpp. The problem's layer map enters the
 /// kept products, the W and a steps and the forward pass; its sample reduction completes every
 /// sum over samples.
@@ -135,8 +136,8 @@ class Solver {
     m_param.max_iterations = max_iterations;
   }
 
-  /// \brief One dlADMM iteration (ALGORITHM.md §2): backward pass, forward pass, dual update,
-  /// then the figures, the convergence test and the rho schedule.
+  /// \brief One dlADMM iteration (ALGORITHM.md §2): backward pass, forward pass (not with
+  /// Sweep::Backward), dual update, then the figures, the convergence test and the rho schedule.
   /// \return the iteration's figures.
   /// \throws std::logic_error if init() was not called.
   const IterationInfo& step() {
