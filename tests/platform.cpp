@@ -1,8 +1,8 @@
 // Prints what decides the rounding of this build's arithmetic: Eigen's vector instruction sets,
 // the compiler, the matrix-product backend and the cache sizes Eigen reads from the processor
 // (they set its product blocking, hence the order of the sums: two processors with the same
-// instruction sets but other caches round differently). The golden-history test compares bit for bit only
-// on the platform the goldens were recorded on.
+// instruction sets but other caches round differently). The golden-history test compares bit for
+// bit only on the platform the goldens were recorded on.
 #include <Eigen/Core>
 
 #include <iostream>

@@ -48,8 +48,8 @@ TEMPLATE_TEST_CASE("after each dual update u = Y - softmax(z_L)", "[solver]", fl
   auto param = descent_param<Scalar>(Scalar(1));
   param.fista_tolerance = 0;  // run FISTA to its cap: z_L solved to round-off
   param.fista_max_iterations = 3000;
-  // The identity holds when the dual step uses the point the last z_L step was relaxed to, and
-  // whichever pass ends with that step: it fails if either uses another.
+  // With over-relaxation the identity holds only if the dual step uses the very point the
+  // forward pass's z_L step was relaxed to: it fails if either uses another.
   SECTION("Algorithm 1") {}
   SECTION("over-relaxed, alpha = 1.6") { param.relaxation = Scalar(1.6); }
   SECTION("under-relaxed, alpha = 0.5") { param.relaxation = Scalar(0.5); }

@@ -29,8 +29,8 @@ struct ScheduleSettings {
   Scalar theta = Scalar(1);                   ///< Initial start curvature of the W steps.
   Scalar tau = Scalar(1);                     ///< Initial start curvature of the a steps.
   int step_every = 100;                       ///< Step: raise rho every this many iterations.
-  Scalar factor = Scalar(10);                 ///< Step, Reference: factor of each raise.
-  Scalar max = Scalar(0.1);                   ///< Step, Reference: cap on rho.
+  Scalar factor = Scalar(10);  ///< Step, Reference: factor of each raise; Balanced: of each move.
+  Scalar max = Scalar(0.1);    ///< Step, Reference, Balanced: cap on rho.
   int patience = 3;  ///< Reference: raise after the training loss rose this many times running.
   bool scale_curvature = true;        ///< Reference, Balanced: theta and tau follow rho.
   Scalar min = Scalar(1e-8);          ///< Balanced: floor of rho.
@@ -86,8 +86,8 @@ class RhoScheduler {
       }
       case RhoSchedule::Balanced:
         if (m_balance_until > 0 && iteration > m_balance_until) return false;
-        if (primal > m_balance_ratio * dual) return scale(m_factor, m_scale_curvature);
-        if (dual > m_balance_ratio * primal) return scale(Scalar(1) / m_factor, m_scale_curvature);
+        if (primal > m_balance_ratio * dual) return scale(m_factor);
+        if (dual > m_balance_ratio * primal) return scale(Scalar(1) / m_factor);
         return false;
     }
     return false;
@@ -111,12 +111,13 @@ class RhoScheduler {
     return rho != before;
   }
 
-  // Balanced: rho times \p by within [min, max]; theta and tau follow by the same factor.
-  bool scale(Scalar by, bool scale_curvature) {
+  // Balanced: rho times \p by within [min, max]; theta and tau follow by the factor rho moved
+  // (unlike raise(), nothing moves once rho sits at a bound).
+  bool scale(Scalar by) {
     const Scalar before = rho;
     rho = std::clamp(rho * by, m_min, m_max);
     if (rho == before) return false;
-    if (scale_curvature) {
+    if (m_scale_curvature) {
       theta *= rho / before;
       tau *= rho / before;
     }

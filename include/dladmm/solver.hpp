@@ -151,9 +151,8 @@ class Solver {
     m_previous_output = m_problem->state().layer(last).z;
     if (m_iteration > 0 && m_iteration % m_param.product_refresh_every == 0) refresh_products();
 
-    const bool forward_pass = m_param.sweep == Sweep::BackwardForward;
     // Backward pass: z_L, b_L, W_L, then a_l, z_l, b_l, W_l for l = L-1 down to 1.
-    update_output(last, !forward_pass);
+    update_output(last, false);
     update_bias(last);
     update_weights(last);
     for (Index l = last - 1; l >= 0; --l) {
@@ -162,7 +161,9 @@ class Solver {
       update_bias(l);
       update_weights(l);
     }
-    if (forward_pass) {  // W_l, b_l, z_l, a_l for l = 1 up to L-1, then W_L, b_L, z_L
+    // Forward pass (not with Sweep::Backward): W_l, b_l, z_l, a_l for l = 1 up to L-1, then
+    // W_L, b_L, z_L (the z_L step over-relaxed if asked, ALGORITHM.md §10).
+    if (m_param.sweep == Sweep::BackwardForward) {
       for (Index l = 0; l < last; ++l) {
         update_weights(l);
         update_bias(l);
@@ -403,14 +404,14 @@ class Solver {
 
   // z_L (ALGORITHM.md §3.6): m = W_L a_{L-1} + b_L - u / rho, computed once per solve. When
   // the loss covers some columns only (ALGORITHM.md §7), the others take their minimiser m and
-  // the loss's solve runs on the loss columns, gathered. The iteration's last z_L step
-  // (\p last_step) is the one over-relaxation applies to (ALGORITHM.md §10): it keeps the z_L
-  // it starts from for the dual step.
-  void update_output(Index last, bool last_step) {
+  // the loss's solve runs on the loss columns, gathered. Over-relaxation (ALGORITHM.md §10)
+  // applies to the forward pass's z_L step (\p relax): it keeps the z_L it starts from for the
+  // dual step.
+  void update_output(Index last, bool relax) {
     const Problem& problem = *m_problem;
     Matrix<Scalar>& z = m_problem->state().layer(last).z;
     const Matrix<Scalar>* relaxed_from = nullptr;
-    if (last_step && relaxed()) {
+    if (relax && relaxed()) {
       m_relaxed_from = z;
       relaxed_from = &m_relaxed_from;
     }
