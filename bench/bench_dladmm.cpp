@@ -207,26 +207,50 @@ void plain_product(Matrix<Scalar>& C, const Matrix<Scalar>& A, const Matrix<Scal
 #endif
 }
 
-/// FLOP/s of Eigen's C.noalias() = A * B with A m x k, B k x n: median of 5 runs after a
-/// warm-up, measured once per shape, scalar type and thread count and cached. Small products
-/// are repeated within a run so that a run lasts at least 20 ms.
+/// FLOP/s of \p product, \p flops FLOPs per call: median of 5 runs after a warm-up, a small
+/// product repeated within a run so that the run lasts at least 20 ms.
+template <typename F>
+double median_rate(double flops, F&& product) {
+  const double once = timed(product);  // warm-up
+  const int repeat = int(std::clamp(std::ceil(2e-2 / std::max(once, 1e-9)), 1.0, 1e4));
+  std::vector<double> seconds;
+  for (int run = 0; run < 5; ++run)
+    seconds.push_back(timed([&] {
+                        for (int r = 0; r < repeat; ++r) product();
+                      }) /
+                      repeat);
+  std::nth_element(seconds.begin(), seconds.begin() + 2, seconds.end());
+  return flops / seconds[2];
+}
+
+/// FLOP/s of Eigen's C.noalias() = A * B with A m x k, B k x n (median_rate()), measured once
+/// per shape, scalar type and thread count and cached.
 template <typename Scalar>
 double gemm_rate(Index m, Index k, Index n) {
   static std::map<std::tuple<Index, Index, Index, int>, double> cache;
   const auto key = std::make_tuple(m, k, n, Eigen::nbThreads());
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   Matrix<Scalar> A = Matrix<Scalar>::Random(m, k), B = Matrix<Scalar>::Random(k, n), C(m, n);
-  const double once = timed([&] { plain_product(C, A, B); });  // warm-up
-  const int repeat = int(std::clamp(std::ceil(2e-2 / std::max(once, 1e-9)), 1.0, 1e4));
-  std::vector<double> seconds;
-  for (int run = 0; run < 5; ++run)
-    seconds.push_back(timed([&] {
-                        for (int r = 0; r < repeat; ++r) plain_product(C, A, B);
-                      }) /
-                      repeat);
+  const double rate =
+      median_rate(flop::gemm(double(m), double(k), double(n)), [&] { plain_product(C, A, B); });
   benchmark::DoNotOptimize(C.data());
-  std::nth_element(seconds.begin(), seconds.begin() + 2, seconds.end());
-  const double rate = flop::gemm(double(m), double(k), double(n)) / seconds[2];
+  cache.emplace(key, rate);
+  return rate;
+}
+
+/// FLOP/s of the bf16 product detail::Bf16Products::multiply (bf16 inputs, float sums; the
+/// rounding of both operands included) of A m x k by B k x n, measured and cached as
+/// gemm_rate(): the yardstick of the bf16 iteration's efficiency.
+double bf16_product_rate(Index m, Index k, Index n) {
+  static std::map<std::tuple<Index, Index, Index, int>, double> cache;
+  const auto key = std::make_tuple(m, k, n, Eigen::nbThreads());
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  Matrix<float> A = Matrix<float>::Random(m, k), B = Matrix<float>::Random(k, n), C(m, n);
+  detail::Bf16Products bf16;
+  bf16.reserve(A.size(), B.size());
+  const double rate = median_rate(flop::gemm(double(m), double(k), double(n)),
+                                  [&] { bf16.multiply(C, A, B, 1.0f, detail::Transposed::None); });
+  benchmark::DoNotOptimize(C.data());
   cache.emplace(key, rate);
   return rate;
 }
@@ -480,18 +504,23 @@ void BM_DualStep(benchmark::State& state, Index width, Index samples) {
 // Whole iteration and the GEMM yardstick.
 
 /// Solver::step() after init(), default (reference) parameters with the quadratic or the exact
-/// W/a solver; the time is IterationInfo::seconds (updates only). Successive timed iterations
-/// are successive dlADMM iterations from init(). Extra counters per iteration:
+/// W/a solver, and the given product precision (with BFloat16 the efficiency is against
+/// bf16_product_rate()); the time is IterationInfo::seconds (updates only). Successive timed
+/// iterations are successive dlADMM iterations from init(). Extra counters per iteration:
 /// weight_backtracks, activation_backtracks, fista_iterations.
 template <typename Scalar>
-void BM_Iteration(benchmark::State& state, SubproblemSolver kind, Index width, Index samples) {
+void BM_Iteration(benchmark::State& state, SubproblemSolver kind, Index width, Index samples,
+                  dladmm::ProductPrecision precision = dladmm::ProductPrecision::Scalar) {
   const Data<Scalar>& set = data<Scalar>(samples);
   Problem<Scalar> problem(set.x, set.y, std::vector<Index>{width, width});
   dladmm::Param<Scalar> param;
   param.solver = kind;
+  param.product_precision = precision;
   dladmm::Solver<Problem<Scalar>> solver(param);
   solver.init(problem);
-  const double reference = gemm_rate<Scalar>(width, width, samples);
+  const double reference = precision == dladmm::ProductPrecision::BFloat16
+                               ? bf16_product_rate(width, width, samples)
+                               : gemm_rate<Scalar>(width, width, samples);
 
   double seconds = 0, weight_backtracks = 0, activation_backtracks = 0, fista_steps = 0;
   double refreshes = 0;
@@ -605,6 +634,20 @@ void BM_Gemm(benchmark::State& state, Index width, Index samples) {
   set_counters(state, per_product * double(state.iterations()), seconds, 0, reference);
 }
 
+/// Bf16Products::multiply of A w x w by B w x N (the bf16 yardstick), as BM_Gemm times Eigen's.
+void BM_ProductBf16(benchmark::State& state, Index width, Index samples) {
+  Matrix<float> A = Matrix<float>::Random(width, width), B = Matrix<float>::Random(width, samples);
+  Matrix<float> C(width, samples);
+  detail::Bf16Products bf16;
+  bf16.reserve(A.size(), B.size());
+  const double reference = bf16_product_rate(width, width, samples);
+  const double seconds =
+      time_each(state, [&] { bf16.multiply(C, A, B, 1.0f, detail::Transposed::None); }).seconds;
+  benchmark::DoNotOptimize(C.data());
+  const double per_product = flop::gemm(double(width), double(width), double(samples));
+  set_counters(state, per_product * double(state.iterations()), seconds, 0, reference);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Registration.
 
@@ -647,6 +690,16 @@ void register_all(const std::string& scalar) {
     for (SubproblemSolver kind : {SubproblemSolver::Quadratic, SubproblemSolver::Exact})
       add("BM_Iteration", scalar, solver_name(kind), size,
           [=](benchmark::State& s) { BM_Iteration<Scalar>(s, kind, w, N); });
+    // bf16 products, where this build and processor run them (ALGORITHM.md §11), and the bf16
+    // product that is their yardstick.
+    if (std::is_same<Scalar, float>::value && dladmm::bf16_unavailable_reason().empty()) {
+      add("BM_Iteration", scalar, "quadratic_bf16", size, [=](benchmark::State& s) {
+        BM_Iteration<Scalar>(s, SubproblemSolver::Quadratic, w, N,
+                             dladmm::ProductPrecision::BFloat16);
+      });
+      add("BM_ProductBf16", scalar, "", size,
+          [=](benchmark::State& s) { BM_ProductBf16(s, w, N); });
+    }
     for (SubproblemSolver kind : {SubproblemSolver::Quadratic, SubproblemSolver::Exact}) {
       add("BM_WeightStep", scalar, solver_name(kind), size,
           [=](benchmark::State& s) { BM_WeightStep<Scalar>(s, kind, w, N); });
@@ -687,6 +740,9 @@ int main(int argc, char** argv) {
 #else
   benchmark::AddCustomContext("products", "Eigen");
 #endif
+  benchmark::AddCustomContext("bf16_products", dladmm::bf16_unavailable_reason().empty()
+                                                   ? "oneDNN"
+                                                   : dladmm::bf16_unavailable_reason());
   register_all<float>("float");
   register_all<double>("double");
   // GCN iterations at the scale of PubMed and Coauthor-Physics (synthetic graphs: the sets

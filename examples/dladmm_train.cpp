@@ -83,6 +83,7 @@ struct Options {
   double theta = 1, tau = 1;  // start curvatures of the W and a backtracking
   double relaxation = 1;
   std::string sweep = "backward-forward", preset = "paper";
+  std::string product_precision = "scalar";
   bool raw_features = false;
   bool help = false;  // --help: print the usage and stop
   bool deterministic = false;
@@ -339,6 +340,9 @@ const std::vector<OptionGroup>& option_table() {
          "1", [](Options& o, Text option, Text v) { o.relaxation = parse_positive(option, v); }},
         choice_option("--sweep", &Options::sweep, {"backward-forward", "backward"},
                       "backward = the backward pass alone (half the work per iteration)"),
+        choice_option("--product-precision", &Options::product_precision, {"scalar", "bf16"},
+                      "bf16 = the W and a steps' large products with bf16 inputs and float "
+                      "sums (needs --scalar float, a build with oneDNN and AMX or AVX-512 BF16)"),
         {"--weight-decay", "L", "L2 regularisation (L/2)||W||^2 of every layer",
          "0; graphs: " + format_number(GraphDefaults::weight_decay),
          [](Options& o, Text option, Text v) { o.weight_decay = parse_non_negative(option, v); }},
@@ -483,6 +487,17 @@ Options parse(int argc, char** argv) {
   if (o.graph() && o.preset != "paper")
     throw InputError("--preset " + o.preset +
                      ": for the perceptron; graphs have their own defaults (docs/USAGE.md)");
+  if (o.product_precision == "bf16") {
+    const std::string reason = dladmm::bf16_unavailable_reason();
+    if (!reason.empty()) throw InputError("--product-precision bf16: " + reason);
+    if (o.scalar != "float") throw InputError("--product-precision bf16: needs --scalar float");
+    if (o.solver != "quadratic")
+      throw InputError("--product-precision bf16: for --solver quadratic only");
+    if (o.deterministic)
+      throw InputError(
+          "--product-precision bf16: not with --deterministic (its sums are in the "
+          "scalar type)");
+  }
   if (o.graph() && o.deterministic)
     throw InputError("--deterministic: not for graphs, which are not split over processes");
   return o;
@@ -718,6 +733,7 @@ dladmm::Param<Scalar> make_param(const Options& o) {
   if (o.given.count("--theta")) param.theta = Scalar(o.theta);
   if (o.given.count("--tau")) param.tau = Scalar(o.tau);
   if (o.given.count("--relaxation")) param.relaxation = Scalar(o.relaxation);
+  if (o.product_precision == "bf16") param.product_precision = dladmm::ProductPrecision::BFloat16;
   if (o.given.count("--sweep"))
     param.sweep = o.sweep == "backward" ? dladmm::Sweep::Backward : dladmm::Sweep::BackwardForward;
   apply_schedule(o, param);
@@ -800,8 +816,9 @@ int train(const Options& o, const train::Processes& processes, ProblemT& problem
   if (speaks)
     std::cout << "dladmm_train: " << data << ", network " << shape_text(problem.network().sizes())
               << ", " << o.scalar << ", " << ProblemT::Activation::name() << ", " << Loss::name()
-              << ", preset " << o.preset << ", solver " << o.solver << ", rho " << o.rho << " ("
-              << o.schedule << ")" << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
+              << ", preset " << o.preset << ", solver " << o.solver
+              << (o.product_precision == "bf16" ? ", bf16 products" : "") << ", rho " << o.rho
+              << " (" << o.schedule << ")" << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
               << (o.weight_decay > 0 ? ", weight decay " + format_number(o.weight_decay) : "")
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))

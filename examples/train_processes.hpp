@@ -77,11 +77,12 @@ struct TrainSamples {
     with([&](const auto& r) { r.sum_columns(values, count, cols, f); });
   }
   template <typename Scalar>
-  void sample_product(
-      dladmm::detail::View<Scalar> dst, const dladmm::detail::ConstView<Scalar>& lhs,
-      const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha,
-      dladmm::detail::Transposed transposed = dladmm::detail::Transposed::None) const {
-    with([&](const auto& r) { r.sample_product(dst, lhs, rhs, alpha, transposed); });
+  void sample_product(dladmm::detail::View<Scalar> dst,
+                      const dladmm::detail::ConstView<Scalar>& lhs,
+                      const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha,
+                      dladmm::detail::Transposed transposed = dladmm::detail::Transposed::None,
+                      dladmm::detail::Bf16Products* bf16 = nullptr) const {
+    with([&](const auto& r) { r.sample_product(dst, lhs, rhs, alpha, transposed, bf16); });
   }
   template <typename F>
   void column_ranges(dladmm::Index cols, F&& f) const {
@@ -94,8 +95,9 @@ struct TrainSamples {
   }
   template <typename Scalar>
   void sum_product(dladmm::Matrix<Scalar>& dst, const dladmm::detail::ConstView<Scalar>& lhs,
-                   const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha) const {
-    with([&](const auto& r) { r.sum_product(dst, lhs, rhs, alpha); });
+                   const dladmm::detail::ConstView<Scalar>& rhs, Scalar alpha,
+                   dladmm::detail::Bf16Products* bf16 = nullptr) const {
+    with([&](const auto& r) { r.sum_product(dst, lhs, rhs, alpha, bf16); });
   }
 };
 #else

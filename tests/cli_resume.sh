@@ -27,14 +27,34 @@ same_history fast-a.csv fast-b.csv
 "$program" "${common[@]}" --preset fast --iterations 8 --seed 14 --history fast-c.csv
 differ() { ! diff -q <(figures "$1") <(figures "$2") >/dev/null; }
 differ fast-a.csv fast-c.csv || fail "another seed gave the same run"
-"$program" "${common[@]}" --preset fast --iterations 4 --checkpoint fast.ckpt --history fast-d.csv
-"$program" "${common[@]}" --preset fast --iterations 8 --checkpoint fast.ckpt \
-  --history fast-d.csv --resume fast.ckpt
-same_history fast-a.csv fast-d.csv
+# resumes_alike WHOLE NAME ARGS...: a run of ARGS saved after 4 iterations and resumed to 8 in a
+# new process writes the history WHOLE of the uninterrupted run (NAME.ckpt, NAME-part.csv).
+resumes_alike() {
+  local whole=$1 name=$2
+  shift 2
+  "$program" "$@" --iterations 4 --checkpoint "$name.ckpt" --history "$name-part.csv"
+  "$program" "$@" --iterations 8 --checkpoint "$name.ckpt" --history "$name-part.csv" \
+    --resume "$name.ckpt"
+  same_history "$whole" "$name-part.csv"
+}
+resumes_alike fast-a.csv fast "${common[@]}" --preset fast
 "$program" "${common[@]}" --iterations 8 --history paper.csv
 differ fast-a.csv paper.csv || fail "--preset fast ran the paper's sweep"
 expect_exit 2 "saved with another sweep" "$program" "${common[@]}" --iterations 8 \
   --checkpoint fast.ckpt --resume fast.ckpt
+
+echo "== --product-precision bf16: saved and resumed, it goes on alike (where bf16 can run)"
+wide=(--data synthetic --train-limit 300 --test-limit 100 --hidden 96,64 --quiet)
+if "$program" "${wide[@]}" --iterations 1 --product-precision bf16 >/dev/null 2>&1; then
+  "$program" "${wide[@]}" --product-precision bf16 --iterations 8 --history bf16-a.csv
+  resumes_alike bf16-a.csv bf16 "${wide[@]}" --product-precision bf16
+  "$program" "${wide[@]}" --iterations 8 --history scalar.csv
+  differ bf16-a.csv scalar.csv || fail "--product-precision bf16 gave the float run"
+  expect_exit 2 "saved with another product_precision" "$program" "${wide[@]}" --iterations 8 \
+    --checkpoint bf16.ckpt --resume bf16.ckpt
+else
+  echo "(skipped: $("$program" "${wide[@]}" --iterations 1 --product-precision bf16 2>&1 | tail -1))"
+fi
 
 echo "== --checkpoint-every saves while running"
 "$program" "${common[@]}" --iterations 7 --checkpoint-every 3 --checkpoint every.ckpt \

@@ -129,9 +129,10 @@ TEST_CASE("Param::for_each_field visits every field once", "[checkpoint]") {
   std::vector<std::string> names;
   dladmm::Param<double>::for_each_field(
       base, [&](const char* name, const auto&) { names.push_back(name); });
-  REQUIRE(names.size() == 33);
-  // The fields a version 1 or 2 checkpoint holds come first.
+  REQUIRE(names.size() == 34);
+  // The fields a version 1 or 2 checkpoint holds come first, then those of version 3.
   CHECK(names[dladmm::Param<double>::fields_before_version_3 - 1] == "curvature_scale_min_width");
+  CHECK(names[dladmm::Param<double>::fields_before_version_4 - 1] == "balance_until");
   for (std::size_t i = 0; i < names.size(); ++i) {
     dladmm::Param<double> changed = base;
     std::size_t j = 0;
@@ -309,11 +310,15 @@ TEMPLATE_TEST_CASE("hitting a backtracking or FISTA cap shows in the figures and
   CHECK(csv.str().find("backtrack_cap_hits") != std::string::npos);
 }
 
-TEST_CASE("a checkpoint written by format version 1 still loads and resumes", "[checkpoint]") {
+TEST_CASE("checkpoints written by format versions 1 and 3 still load and resume", "[checkpoint]") {
   // tests/data/checkpoint_v1_float.ckpt: `dladmm_train --data synthetic --train-limit 200
   // --hidden 6 --iterations 3 --checkpoint FILE` as built before the model and the training
-  // state were separated (format version 1, unchanged since).
-  const std::string path = std::string(DLADMM_TEST_DATA_DIR) + "/checkpoint_v1_float.ckpt";
+  // state were separated (format version 1, unchanged since); checkpoint_v3_float.ckpt: the
+  // same command as built before Param::product_precision (format version 3).
+  const std::string version = GENERATE(as<std::string>(), "1", "3");
+  const std::string path =
+      std::string(DLADMM_TEST_DATA_DIR) + "/checkpoint_v" + version + "_float.ckpt";
+  INFO(path);
   auto problem_of = [] {  // dladmm_train's synthetic set: 200 training and 500 test samples
     const auto all = dladmm::make_synthetic<float>(20, 5, 700, 13);
     const auto sets = all.split(500.0 / 700.0, 13);

@@ -34,7 +34,7 @@ struct CheckpointError : std::runtime_error {
 };
 
 /// \brief The checkpoint format version this library writes and reads.
-constexpr std::uint32_t checkpoint_format_version = 3;
+constexpr std::uint32_t checkpoint_format_version = 4;
 /// \brief The oldest checkpoint format version this library reads (version 1 has no validation
 /// figures; they read as NaN).
 constexpr std::uint32_t checkpoint_oldest_format_version = 1;
@@ -406,7 +406,10 @@ void load_checkpoint_in_stages(std::istream& in, const std::string& name, Proble
 
   std::uint32_t fields = 0;
   Param<Scalar>::for_each_field(solver.param(), [&fields](const char*, const auto&) { ++fields; });
-  if (r.version() < 3) fields = Param<Scalar>::fields_before_version_3;  // the rest: defaults
+  if (r.version() < 3)
+    fields = Param<Scalar>::fields_before_version_3;  // the rest: defaults
+  else if (r.version() < 4)
+    fields = Param<Scalar>::fields_before_version_4;
   if (r.value<std::uint32_t>("parameter count") != fields) r.fail("wrong parameter count");
   Param<Scalar> param;
   std::uint32_t read = 0;

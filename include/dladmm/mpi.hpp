@@ -242,15 +242,20 @@ class MpiSamples : public SampleReductionBase<MpiSamples> {
   }
 
   /// \brief dst = alpha op(lhs) op(rhs), a product whose output columns are this process's
-  /// samples (the columns of rhs; \p transposed is None or Lhs). Fast: detail::multiply.
+  /// samples (the columns of rhs; \p transposed is None or Lhs). Fast: detail::multiply, or
+  /// with bf16 inputs by \p bf16 if given.
   /// Deterministic: one piece per block, so that every column is computed as in any split.
   /// Not collective.
-  /// \throws std::logic_error if \p transposed is Rhs.
+  /// \throws std::logic_error if \p transposed is Rhs, or \p bf16 is given in the
+  /// deterministic mode.
   template <typename Scalar>
   void sample_product(detail::View<Scalar> dst, const detail::ConstView<Scalar>& lhs,
                       const detail::ConstView<Scalar>& rhs, Scalar alpha,
-                      detail::Transposed transposed = detail::Transposed::None) const {
-    if (!deterministic()) return Base::sample_product<Scalar>(dst, lhs, rhs, alpha, transposed);
+                      detail::Transposed transposed = detail::Transposed::None,
+                      detail::Bf16Products* bf16 = nullptr) const {
+    if (!deterministic())
+      return Base::sample_product<Scalar>(dst, lhs, rhs, alpha, transposed, bf16);
+    refuse_bf16(bf16, "sample_product");
     if (transposed == detail::Transposed::Rhs)
       throw std::logic_error("MpiSamples::sample_product: the samples are rhs's columns");
     detail::use_one_blas_thread_per_call();
@@ -302,15 +307,19 @@ class MpiSamples : public SampleReductionBase<MpiSamples> {
   }
 
   /// \brief dst = alpha lhs rhs^T summed over the samples of every process (the columns of
-  /// lhs and rhs; the W gradient). Fast: detail::multiply, then MPI_SUM in Scalar.
+  /// lhs and rhs; the W gradient). Fast: detail::multiply (with bf16 inputs by \p bf16 if
+  /// given), then MPI_SUM in Scalar.
   /// Deterministic: the product of each block, its entries added on the grid of a bound from
   /// Cauchy-Schwarz (|alpha| times the largest row norms of the blocks of lhs and rhs), summed
   /// in double over the processes and rounded to Scalar once. Collective.
-  /// \throws std::runtime_error if MPI reports an error.
+  /// \throws std::runtime_error if MPI reports an error; std::logic_error if \p bf16 is given
+  /// in the deterministic mode.
   template <typename Scalar>
   void sum_product(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& lhs,
-                   const detail::ConstView<Scalar>& rhs, Scalar alpha) const {
-    if (!deterministic()) return Base::sum_product<Scalar>(dst, lhs, rhs, alpha);
+                   const detail::ConstView<Scalar>& rhs, Scalar alpha,
+                   detail::Bf16Products* bf16 = nullptr) const {
+    if (!deterministic()) return Base::sum_product<Scalar>(dst, lhs, rhs, alpha, bf16);
+    refuse_bf16(bf16, "sum_product");
     const Index cols = lhs.cols(), blocks = block_count(cols);
     double bounds[2] = {0, double(blocks)};
     for (Index k = 0; k < blocks; ++k) {
@@ -332,6 +341,13 @@ class MpiSamples : public SampleReductionBase<MpiSamples> {
 
  private:
   Index block_count(Index cols) const { return (cols + m_block - 1) / m_block; }
+
+  // The deterministic mode computes in Scalar only (the solver refuses bf16 products with it).
+  static void refuse_bf16(const detail::Bf16Products* bf16, const char* where) {
+    if (bf16)
+      throw std::logic_error(std::string("MpiSamples::") + where +
+                             ": bf16 products are not supported by the deterministic mode");
+  }
 
   // dst = the sum over the blocks of every process of the matrices that block(first, count)
   // points to (dst's shape), for the blocks of this process's \p cols columns, each added on

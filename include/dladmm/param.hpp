@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "schedule.hpp"
 
@@ -27,6 +28,12 @@ enum class Initialization {
 enum class Sweep {
   BackwardForward,  ///< Algorithm 1: a backward pass, a forward pass, then the dual step.
   Backward          ///< The backward pass alone, then the dual step (half the work).
+};
+
+/// \brief The precision of the large matrix products of the W and a steps (ALGORITHM.md §11).
+enum class ProductPrecision {
+  Scalar,   ///< The solver's scalar type, as every other computation.
+  BFloat16  ///< bf16 inputs, float accumulation (oneDNN; Scalar float; AMX or AVX-512 BF16).
 };
 
 /// \brief Convex regulariser Omega(W) of every weight matrix, applied as a prox step (§3.1).
@@ -106,6 +113,13 @@ struct Param {
 
   /// Order of the block updates. Default BackwardForward (Algorithm 1).
   Sweep sweep = Sweep::BackwardForward;
+  /// Precision of the W and a steps' products W gradient, step product, W^T r and W G, when
+  /// every dimension is at least 64 (ALGORITHM.md §11): BFloat16 rounds their inputs to bf16
+  /// and accumulates in float, several times faster where the processor has AMX. Needs Scalar
+  /// float, the Quadratic solver, a build with oneDNN (DLADMM_USE_ONEDNN) and a processor with
+  /// AMX or AVX-512 BF16: the solver refuses it otherwise. Everything else stays in Scalar.
+  /// Default Scalar.
+  ProductPrecision product_precision = ProductPrecision::Scalar;
   /// Over-relaxation alpha of the forward pass's z_L step and the dual step (OSQP's alpha;
   /// ALGORITHM.md §10): W_L a_{L-1} + b_L is replaced there by alpha (W_L a_{L-1} + b_L) +
   /// (1 - alpha) z_L. In (0, 2); 1 (none) with the Backward sweep. Default 1.
@@ -208,11 +222,16 @@ struct Param {
     visit("rho_min", self.rho_min);
     visit("balance_ratio", self.balance_ratio);
     visit("balance_until", self.balance_until);
+    // Checkpoint format version 4 added the field below.
+    visit("product_precision", self.product_precision);
   }
 
   /// \brief How many fields for_each_field() visits before the ones checkpoint format version
   /// 3 added (the parameters of a version 1 or 2 checkpoint).
   static constexpr int fields_before_version_3 = 28;
+  /// \brief How many fields for_each_field() visits before the one checkpoint format version 4
+  /// added (the parameters of a version 3 checkpoint).
+  static constexpr int fields_before_version_4 = 33;
 
   /// \brief Throws std::invalid_argument naming the first invalid field and its valid range.
   void check() const {
@@ -254,6 +273,13 @@ struct Param {
             "must be finite and > 1");
     require(balance_until >= 0, "balance_until", "must be >= 0");
     require(curvature_scale_min_width >= 0, "curvature_scale_min_width", "must be >= 0");
+    require(product_precision == ProductPrecision::Scalar ||
+                product_precision == ProductPrecision::BFloat16,
+            "product_precision", "must be Scalar or BFloat16");
+    require(product_precision == ProductPrecision::Scalar || std::is_same<Scalar, float>::value,
+            "product_precision", "BFloat16 needs Scalar float");
+    require(product_precision == ProductPrecision::Scalar || solver == SubproblemSolver::Quadratic,
+            "product_precision", "BFloat16 applies to the Quadratic solver's steps only");
   }
 
  private:

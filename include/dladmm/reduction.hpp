@@ -4,8 +4,8 @@
 #pragma once
 
 #include "config.hpp"
+#include "detail/bf16_product.hpp"
 #include "detail/parallel.hpp"
-#include "detail/product.hpp"
 
 namespace dladmm {
 
@@ -40,12 +40,14 @@ struct SampleReductionBase {
     self().sum(values, count);
   }
   /// \brief dst = alpha op(lhs) op(rhs), a product whose output columns are samples (the
-  /// columns of rhs; \p transposed is None or Lhs): detail::multiply.
+  /// columns of rhs; \p transposed is None or Lhs): detail::multiply, or with bf16 inputs by
+  /// \p bf16 if given (detail::multiply_routed).
   template <typename Scalar>
   void sample_product(detail::View<Scalar> dst, const detail::ConstView<Scalar>& lhs,
                       const detail::ConstView<Scalar>& rhs, Scalar alpha,
-                      detail::Transposed transposed = detail::Transposed::None) const {
-    detail::multiply<Scalar>(dst, lhs, rhs, alpha, transposed);
+                      detail::Transposed transposed = detail::Transposed::None,
+                      detail::Bf16Products* bf16 = nullptr) const {
+    detail::multiply_routed<Scalar>(dst, lhs, rhs, alpha, transposed, bf16);
   }
   /// \brief Calls f(first, count) on column ranges covering [0, cols) of matrices whose
   /// columns are samples, for per-column work whose rounding may follow the range (a solve
@@ -64,11 +66,13 @@ struct SampleReductionBase {
     self().sum_entries(dst);
   }
   /// \brief dst = alpha lhs rhs^T, a product whose depth is the samples (the columns of lhs
-  /// and rhs), summed over samples: detail::multiply, then sum_entries().
+  /// and rhs), summed over samples: detail::multiply (with bf16 inputs by \p bf16 if given),
+  /// then sum_entries().
   template <typename Scalar>
   void sum_product(Matrix<Scalar>& dst, const detail::ConstView<Scalar>& lhs,
-                   const detail::ConstView<Scalar>& rhs, Scalar alpha) const {
-    detail::multiply<Scalar>(dst, lhs, rhs, alpha, detail::Transposed::Rhs);
+                   const detail::ConstView<Scalar>& rhs, Scalar alpha,
+                   detail::Bf16Products* bf16 = nullptr) const {
+    detail::multiply_routed<Scalar>(dst, lhs, rhs, alpha, detail::Transposed::Rhs, bf16);
     self().sum_entries(dst);
   }
 

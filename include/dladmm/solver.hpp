@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "detail/bf16_product.hpp"
 #include "detail/hooks.hpp"
 #include "detail/product.hpp"
 #include "detail/reduce.hpp"
@@ -32,6 +33,11 @@
 #include "status.hpp"
 
 namespace dladmm {
+
+/// \brief Empty if Param::product_precision BFloat16 can run in this build on this processor
+/// (a build with DLADMM_USE_ONEDNN, and AMX or AVX-512 BF16 as oneDNN reports it); otherwise
+/// why not, the reason Solver::init() gives when it refuses the setting.
+inline std::string bf16_unavailable_reason() { return detail::bf16_unavailable_reason(); }
 
 namespace detail {
 struct SolverAccess;  // what checkpoint.hpp reads and restores; defined there
@@ -313,6 +319,11 @@ class Solver {
 
   void check_param() const {
     m_param.check();
+    if (bf16_products()) {
+      const std::string reason = detail::bf16_unavailable_reason();
+      if (!reason.empty())
+        throw std::invalid_argument("Param::check: product_precision BFloat16: " + reason);
+    }
 #ifdef DLADMM_NO_EXACT_SOLVER
     if (m_param.solver == SubproblemSolver::Exact)
       throw std::invalid_argument(
@@ -331,6 +342,10 @@ class Solver {
   // every process throws.
   void check_deterministic(const Problem& problem) const {
     if (!problem.reduction().deterministic()) return;
+    if (bf16_products())
+      throw std::invalid_argument(
+          "Solver::init: bf16 products (Param::product_precision) are not supported by a "
+          "deterministic sample reduction: use the reduction's fast mode");
     if (!LayerMap::identity)
       throw std::invalid_argument(std::string("Solver::init: the layer map ") + LayerMap::name() +
                                   " is not supported by a deterministic sample reduction: use "
@@ -359,7 +374,7 @@ class Solver {
     count(detail::weight_step_quadratic(layer.W, mapped_input(l), residual, product, grad,
                                         m_weight_trial[std::size_t(l)], beta(l),
                                         backtracking(m_schedule->theta), m_param.regularization,
-                                        m_param.lambda, samples()),
+                                        m_param.lambda, samples(), bf16()),
           m_info.weight_backtracks);
   }
 
@@ -384,7 +399,7 @@ class Solver {
     Map propagated = scratch(m_propagated, next.units());
     count(detail::activation_step_quadratic(
               vars.a, next.W, residual, product, vars.z, net.activation(), grad, beta(l + 1), nu(),
-              backtracking(m_schedule->tau), m_problem->layer_map(), propagated, samples()),
+              backtracking(m_schedule->tau), m_problem->layer_map(), propagated, samples(), bf16()),
           m_info.activation_backtracks);
     propagate_input(l + 1);
   }
@@ -444,6 +459,9 @@ class Solver {
                       m_param.relaxation, relaxed() ? &m_relaxed_from : nullptr);
   }
   bool relaxed() const { return m_param.relaxation != Scalar(1); }
+  bool bf16_products() const { return m_param.product_precision == ProductPrecision::BFloat16; }
+  // The bf16 product kernel of the W and a steps, or null (products in Scalar).
+  detail::Bf16Products* bf16() { return m_bf16 ? &*m_bf16 : nullptr; }
 
   // Recomputes every kept product from scratch (bounds the drift of the incremental updates).
   void refresh_products() {
@@ -543,6 +561,14 @@ class Solver {
     m_output_target.resize(net.outputs(), n);
     m_previous_output.resize(net.outputs(), n);
     if (relaxed()) m_relaxed_from.resize(net.outputs(), n);
+    m_bf16.reset();
+    if (bf16_products()) {  // operands: W or its gradient, or a layer's input, residual or gradient
+      Index largest = std::max(net.max_width(), net.inputs()) * n;
+      for (Index l = 0; l < layers; ++l)
+        largest = std::max(largest, net.layer(l).units() * net.layer(l).inputs());
+      m_bf16.emplace();
+      m_bf16->reserve(largest, largest);
+    }
     m_loss_samples = problem.loss_samples();
     if (!problem.loss_on_every_column()) {
       m_loss_outputs.resize(net.outputs(), m_loss_samples);
@@ -592,8 +618,9 @@ class Solver {
   Vector<Scalar> m_residual, m_gradient, m_propagated;  // widest x N scratch, viewed through Map
   std::vector<Matrix<Scalar>> m_weight_grad, m_weight_trial;
   Matrix<Scalar> m_output_target, m_previous_output;
-  Matrix<Scalar> m_relaxed_from;  // z_L before the last z_L step, with over-relaxation
-  Index m_loss_samples = 0;       // the problem's, when attached
+  Matrix<Scalar> m_relaxed_from;               // z_L before the last z_L step, with over-relaxation
+  std::optional<detail::Bf16Products> m_bf16;  // Param::product_precision BFloat16
+  Index m_loss_samples = 0;                    // the problem's, when attached
   Matrix<Scalar> m_loss_outputs, m_loss_output_target;  // z_L and m on the loss columns
   detail::BiasWorkspace m_bias_ws;
   std::vector<double> m_figure_sums;  // the sums over samples of the figures

@@ -61,6 +61,39 @@ inline Index product_pieces(Index extent, Index per_piece) {
   return std::max<Index>(1, std::min(pieces, extent / product_piece_min_extent));
 }
 
+/// \brief The shape of op(lhs) * op(rhs): rows x cols, with depth terms per entry.
+struct ProductShape {
+  Index rows, cols, depth;
+};
+
+/// \brief The shape of op(lhs) * op(rhs), op transposing the operand named by \p transposed.
+template <typename Scalar>
+ProductShape product_shape(const ConstView<Scalar>& lhs, const ConstView<Scalar>& rhs,
+                           Transposed transposed) {
+  const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
+  return {lhs_t ? lhs.cols() : lhs.rows(), rhs_t ? rhs.rows() : rhs.cols(),
+          lhs_t ? lhs.rows() : lhs.cols()};
+}
+
+/// \brief Splits the rows x cols output of a product into pieces fixed by the shape alone (the
+/// larger dimension, cut by product_pieces()) and calls piece(by_columns, first, count) for
+/// each, the pieces shared among the threads (Eigen::nbThreads()).
+template <typename F>
+void for_each_product_piece(Index rows, Index cols, F&& piece) {
+  const bool by_columns = cols >= rows;
+  const Index extent = by_columns ? cols : rows;
+  const Index pieces =
+      product_pieces(extent, by_columns ? product_piece_columns : product_piece_rows);
+#ifdef _OPENMP
+  const int threads = Eigen::nbThreads();
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (Index k = 0; k < pieces; ++k) {
+    const Index first = k * extent / pieces;  // even split: widths differ by at most 1
+    piece(by_columns, first, (k + 1) * extent / pieces - first);
+  }
+}
+
 /// \brief dst = alpha * op(lhs) * op(rhs) on one thread of the caller (no splitting).
 template <typename Scalar>
 void multiply_piece(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Scalar>& rhs,
@@ -87,23 +120,12 @@ void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Sc
               std::common_type_t<Scalar> alpha, Transposed transposed = Transposed::None) {
   use_one_blas_thread_per_call();
   const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
-  const Index rows = lhs_t ? lhs.cols() : lhs.rows(), cols = rhs_t ? rhs.rows() : rhs.cols();
-  const Index depth = lhs_t ? lhs.rows() : lhs.cols();
-  if (double(rows) * double(cols) * double(depth) < product_split_min_work) {
+  const ProductShape shape = product_shape(lhs, rhs, transposed);
+  if (double(shape.rows) * double(shape.cols) * double(shape.depth) < product_split_min_work) {
     multiply_piece<Scalar>(dst, lhs, rhs, alpha, transposed);
     return;
   }
-  const bool by_columns = cols >= rows;
-  const Index extent = by_columns ? cols : rows;
-  const Index pieces =
-      product_pieces(extent, by_columns ? product_piece_columns : product_piece_rows);
-#ifdef _OPENMP
-  const int threads = Eigen::nbThreads();
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (Index k = 0; k < pieces; ++k) {
-    const Index first = k * extent / pieces;  // even split: widths differ by at most 1
-    const Index count = (k + 1) * extent / pieces - first;
+  for_each_product_piece(shape.rows, shape.cols, [&](bool by_columns, Index first, Index count) {
     if (by_columns)  // columns of op(rhs): columns of rhs, or rows if transposed
       multiply_piece<Scalar>(dst.middleCols(first, count), lhs,
                              rhs_t ? ConstView<Scalar>(rhs.middleRows(first, count))
@@ -114,7 +136,7 @@ void multiply(View<Scalar> dst, const ConstView<Scalar>& lhs, const ConstView<Sc
                              lhs_t ? ConstView<Scalar>(lhs.middleCols(first, count))
                                    : ConstView<Scalar>(lhs.middleRows(first, count)),
                              rhs, alpha, transposed);
-  }
+  });
 }
 
 }  // namespace dladmm::detail

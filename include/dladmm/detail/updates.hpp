@@ -15,6 +15,7 @@
 #include "../layer_map.hpp"
 #include "../param.hpp"
 #include "../reduction.hpp"
+#include "bf16_product.hpp"
 #include "parallel.hpp"
 #include "product.hpp"
 #include "reduce.hpp"
@@ -66,15 +67,18 @@ Scalar accepted_curvature(const Backtracking<Scalar>& bt, double threshold, Bloc
 /// \param grad buffer of W's shape.
 /// \param trial buffer of W's shape (used only by the L1 prox).
 /// \param samples the sample reduction (the gradient and ||D A||^2 are sums over samples).
+/// \param bf16 if given, the gradient and the step's product take bf16 inputs (ALGORITHM.md
+/// §11).
 template <typename Scalar, typename WeightMat, typename ResidualMap, typename ProductMap,
           typename Reduction>
 BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type_t<Scalar>>& A,
                                   ResidualMap& residual, ProductMap& product, Matrix<Scalar>& grad,
                                   Matrix<Scalar>& trial, Scalar beta,
                                   const Backtracking<Scalar>& bt, Regularization kind,
-                                  Scalar lambda, const Reduction& samples) {
+                                  Scalar lambda, const Reduction& samples,
+                                  Bf16Products* bf16 = nullptr) {
   BlockReport report;
-  samples.template sum_product<Scalar>(grad, residual, A, -beta);  // G = beta (W A - T) A^T
+  samples.template sum_product<Scalar>(grad, residual, A, -beta, bf16);  // beta (W A - T) A^T
   auto& step_product = residual;  // the residual is dead from here on
   if (kind == Regularization::L1 && lambda > 0) {
     // The soft-threshold moves non-linearly with c: test each trial (one product each).
@@ -85,7 +89,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
         return v > cut ? v - cut : (v < -cut ? v + cut : Scalar(0));
       });
       trial -= W;  // the step D
-      samples.template sample_product<Scalar>(step_product, trial, A, 1);
+      samples.template sample_product<Scalar>(step_product, trial, A, 1, Transposed::None, bf16);
       const double d2 = sum_squares(trial);  // over parameters
       if (double(beta) * sum_squares(step_product, samples) <= double(c) * d2 * (1 + 1e-6) ||
           d2 == 0) {
@@ -104,7 +108,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
   if (l2 > 0) grad += l2 * W;
   const double h2 = sum_squares(grad);  // over parameters
   if (h2 == 0) return report;
-  samples.template sample_product<Scalar>(step_product, grad, A, 1);
+  samples.template sample_product<Scalar>(step_product, grad, A, 1, Transposed::None, bf16);
   const Scalar c =
       accepted_curvature(bt, double(beta) * sum_squares(step_product, samples) / h2, report);
   if (report.hit_cap) return report;
@@ -140,20 +144,22 @@ BlockReport weight_step_exact(WeightMat& W, const ConstView<std::common_type_t<S
 
 /// \brief grad = beta W^T (W a - T) + nu (a - f(z)), the gradient of the a block, from the
 /// residual r = T - W a (with a layer map, beta W^T (W a S - T) S^T + nu (a - f(z)), the map
-/// carrying r S^T into \p scratch); the product W^T r by the sample reduction \p samples.
+/// carrying r S^T into \p scratch); the product W^T r by the sample reduction \p samples,
+/// with bf16 inputs if \p bf16 is given.
 template <typename Scalar, typename Activation, typename ResidualMap, typename GradMap,
           typename LayerMap, typename ScratchMap, typename Reduction>
 void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
                          const ResidualMap& residual, const Matrix<Scalar>& z, const Activation& f,
                          GradMap& grad, Scalar beta, Scalar nu, const LayerMap& map,
-                         ScratchMap& scratch, const Reduction& samples) {
+                         ScratchMap& scratch, const Reduction& samples,
+                         Bf16Products* bf16 = nullptr) {
   if constexpr (LayerMap::identity) {
     (void)map;
     (void)scratch;
-    samples.template sample_product<Scalar>(grad, W, residual, -beta, Transposed::Lhs);
+    samples.template sample_product<Scalar>(grad, W, residual, -beta, Transposed::Lhs, bf16);
   } else {
     map.propagate_transposed(residual, scratch);
-    samples.template sample_product<Scalar>(grad, W, scratch, -beta, Transposed::Lhs);
+    samples.template sample_product<Scalar>(grad, W, scratch, -beta, Transposed::Lhs, bf16);
   }
   for_column_blocks(a.rows(), a.cols(), [&](Index first, Index count) {
     for (Index j = first; j < first + count; ++j)
@@ -173,6 +179,7 @@ void activation_gradient(const Matrix<Scalar>& a, const Matrix<Scalar>& W,
 /// \param map the layer map of the next layer.
 /// \param scratch buffer of the residual's shape (used only by a map that is not the identity).
 /// \param samples the sample reduction (||G||^2 and ||W G||^2 are sums over samples).
+/// \param bf16 if given, W^T r and W G take bf16 inputs (ALGORITHM.md §11).
 template <typename Scalar, typename Activation, typename ResidualMap, typename ProductMap,
           typename GradMap, typename LayerMap, typename ScratchMap, typename Reduction>
 BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W,
@@ -180,13 +187,14 @@ BlockReport activation_step_quadratic(Matrix<Scalar>& a, const Matrix<Scalar>& W
                                       const Matrix<Scalar>& z, const Activation& f, GradMap& grad,
                                       Scalar beta, Scalar nu, const Backtracking<Scalar>& bt,
                                       const LayerMap& map, ScratchMap& scratch,
-                                      const Reduction& samples) {
+                                      const Reduction& samples, Bf16Products* bf16 = nullptr) {
   BlockReport report;
-  activation_gradient(a, W, residual, z, f, grad, beta, nu, map, scratch, samples);
+  activation_gradient(a, W, residual, z, f, grad, beta, nu, map, scratch, samples, bf16);
   const double g2 = sum_squares(grad, samples);
   if (g2 == 0) return report;
-  samples.template sample_product<Scalar>(residual, W, grad, 1);  // the residual is dead: W G
-  auto step = [&](auto& step_product) {                           // W G, or W G S
+  // The residual is dead: W G.
+  samples.template sample_product<Scalar>(residual, W, grad, 1, Transposed::None, bf16);
+  auto step = [&](auto& step_product) {  // W G, or W G S
     const double threshold =
         (double(beta) * sum_squares(step_product, samples) + double(nu) * g2) / g2;
     const Scalar c = accepted_curvature(bt, threshold, report);
