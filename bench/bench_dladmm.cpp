@@ -1,6 +1,9 @@
 // Google Benchmark suite of dladmm (docs/PERFORMANCE.md): every block update of one dlADMM
 // iteration, the whole iteration (Solver::step) with the quadratic and the exact W/a solver, and
-// the plain Eigen matrix product that is the yardstick of the "efficiency" counter.
+// the plain Eigen matrix product that is the yardstick of the "efficiency" counter. Built with
+// oneDNN on a processor with bf16 (ALGORITHM.md §11), it adds the quadratic iteration with bf16
+// products (BM_Iteration<float>/quadratic_bf16, its efficiency against the bf16 product) and
+// that product itself (BM_ProductBf16<float>).
 //
 // Every benchmark works on the 784-w-w-10 network (Fashion-MNIST input, two hidden ReLU layers
 // of width w, 10 classes, softmax cross-entropy) trained on N synthetic samples, and is named

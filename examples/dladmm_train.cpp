@@ -817,12 +817,18 @@ int train(const Options& o, const train::Processes& processes, ProblemT& problem
     std::cout << "dladmm_train: " << data << ", network " << shape_text(problem.network().sizes())
               << ", " << o.scalar << ", " << ProblemT::Activation::name() << ", " << Loss::name()
               << ", preset " << o.preset << ", solver " << o.solver
-              << (o.product_precision == "bf16" ? ", bf16 products" : "") << ", rho " << o.rho
-              << " (" << o.schedule << ")" << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
+              << (o.product_precision != "bf16" ? ""
+                  : dladmm::bf16_uses_amx()     ? ", bf16 products (AMX)"
+                                                : ", bf16 products (AVX-512 BF16, no AMX)")
+              << ", rho " << o.rho << " (" << o.schedule << ")"
+              << (o.nu > 0 ? ", nu " + format_number(o.nu) : "")
               << (o.weight_decay > 0 ? ", weight decay " + format_number(o.weight_decay) : "")
               << (o.resume.empty() ? ""
                                    : ", resumed at iteration " + std::to_string(solver.iteration()))
               << "\n";
+  if (speaks && o.product_precision == "bf16" && !dladmm::bf16_uses_amx())
+    std::cout << "dladmm_train: this processor has no AMX: bf16 products run on AVX-512 BF16, "
+                 "which measured slower than float products (docs/PERFORMANCE.md)\n";
   if (speaks && solver.rho() <= Scalar(2 * Loss::lipschitz))
     std::cout << "dladmm_train: rho " << solver.rho() << " is at most 2H = " << 2 * Loss::lipschitz
               << ", below the regime where the objective provably falls: expect it to rise and "

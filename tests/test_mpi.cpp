@@ -664,3 +664,47 @@ TEST_CASE("a deterministic reduction refuses a loss over some columns and uneven
   }
   CHECK(samples.sum(1.0) == double(samples.size()));  // every process got here
 }
+
+TEST_CASE("a deterministic reduction refuses bf16 products; its fast mode takes them",
+          "[mpi][bf16]") {
+  const MpiSamples deterministic(MPI_COMM_WORLD, MpiSamples::Summation::Deterministic, 64);
+  const auto data = dladmm::make_synthetic<float>(72, 4, 640, 11);
+  const Matrix<float> y = data.one_hot();
+  const dladmm::SampleSlice slice = dladmm::slice_of(640, deterministic);
+  SplitProblem<float> split(data.x.middleCols(slice.first, slice.count),
+                            y.middleCols(slice.first, slice.count), {96, 64}, {}, {}, {},
+                            deterministic);
+  dladmm::Param<float> param;
+  param.product_precision = dladmm::ProductPrecision::BFloat16;
+  param.max_iterations = 2;
+  dladmm::Solver<SplitProblem<float>> solver(param);
+  const std::string reason = dladmm::bf16_unavailable_reason();
+  // Where bf16 cannot run the reason comes first; otherwise the reduction's refusal.
+  CHECK_THROWS_WITH(solver.init(split),
+                    Catch::Contains(reason.empty() ? "not supported by a deterministic sample "
+                                                     "reduction"
+                                                   : reason));
+  // Every process agrees on each side, and the product routes refuse bf16 in that mode too.
+  dladmm::detail::Bf16Products* none = nullptr;
+  Matrix<float> out(3, 4);
+  const Matrix<float> a = Matrix<float>::Ones(3, 2), b = Matrix<float>::Ones(2, 4);
+  deterministic.sample_product<float>(out, a, b, 1.0f, dladmm::detail::Transposed::None, none);
+  CHECK((out.array() == 2).all());
+  if (reason.empty()) {
+    const MpiSamples fast(MPI_COMM_WORLD);
+    const dladmm::SampleSlice even = dladmm::slice_of(640, fast.size(), fast.rank());
+    SplitProblem<float> fast_split(data.x.middleCols(even.first, even.count),
+                                   y.middleCols(even.first, even.count), {96, 64}, {}, {}, {},
+                                   fast);
+    dladmm::Solver<SplitProblem<float>> fast_solver(param);
+    const auto result = fast_solver.minimize(fast_split);
+    CHECK(result.iterations == 2);
+    CHECK(std::isfinite(result.last.objective));
+    dladmm::detail::Bf16Products bf16;
+    bf16.reserve(6, 8);
+    CHECK_THROWS_WITH(deterministic.sample_product<float>(out, a, b, 1.0f,
+                                                          dladmm::detail::Transposed::None, &bf16),
+                      Catch::Contains("not supported by the deterministic mode"));
+  }
+  CHECK(deterministic.sum(1.0) == double(deterministic.size()));  // every process got here
+}

@@ -38,6 +38,9 @@ namespace dladmm {
 /// (a build with DLADMM_USE_ONEDNN, and AMX or AVX-512 BF16 as oneDNN reports it); otherwise
 /// why not, the reason Solver::init() gives when it refuses the setting.
 inline std::string bf16_unavailable_reason() { return detail::bf16_unavailable_reason(); }
+/// \brief True if bf16 products run on AMX here; where they can run without it (AVX-512 BF16
+/// alone) they measured slower than float products (docs/PERFORMANCE.md).
+inline bool bf16_uses_amx() { return detail::bf16_uses_amx(); }
 
 namespace detail {
 struct SolverAccess;  // what checkpoint.hpp reads and restores; defined there

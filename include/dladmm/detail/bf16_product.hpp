@@ -73,9 +73,22 @@ inline std::string bf16_unavailable_reason() {
 #endif
 }
 
-/// \brief Rounds the entries of \p m to bf16 into \p out, column by column with leading
-/// dimension m.rows(), in parallel over columns (exact: the same for any thread count).
-inline void convert_to_bf16(const ConstView<float>& m, std::uint16_t* out) {
+/// \brief True if oneDNN runs bf16 products on AMX here (false without oneDNN or AMX); without
+/// AMX they run on AVX-512 BF16, which measured slower than float products (docs/PERFORMANCE.md).
+inline bool bf16_uses_amx() {
+#ifdef DLADMM_USE_ONEDNN
+  const auto isa = unsigned(dnnl::get_effective_cpu_isa());
+  const auto amx = unsigned(dnnl::cpu_isa::avx512_core_amx);
+  return (isa & amx) == amx;
+#else
+  return false;
+#endif
+}
+
+/// \brief Rounds the entries of \p m, times \p scale (in float), to bf16 into \p out, column
+/// by column with leading dimension m.rows(), in parallel over columns (the same for any thread
+/// count).
+inline void convert_to_bf16(const ConstView<float>& m, std::uint16_t* out, float scale = 1.0f) {
   const Index rows = m.rows(), cols = m.cols();
 #ifdef _OPENMP
   const int threads = double(rows) * double(cols) >= 1e5 ? Eigen::nbThreads() : 1;
@@ -84,7 +97,7 @@ inline void convert_to_bf16(const ConstView<float>& m, std::uint16_t* out) {
   for (Index j = 0; j < cols; ++j) {
     const float* from = m.data() + j * m.outerStride();
     std::uint16_t* to = out + j * rows;
-    for (Index i = 0; i < rows; ++i) to[i] = to_bf16(from[i]);
+    for (Index i = 0; i < rows; ++i) to[i] = to_bf16(scale * from[i]);
   }
 }
 
@@ -112,16 +125,27 @@ class Bf16Products {
     return rows >= bf16_min_dimension && cols >= bf16_min_dimension && depth >= bf16_min_dimension;
   }
 
+  /// \brief Declares that the next multiply()'s rhs is the matrix the last one's was, unchanged
+  /// since: its rounding to bf16 is reused (if it is the same view; otherwise the flag is
+  /// ignored). The W step's two products share their rhs A.
+  void same_rhs_next() { m_same_rhs_next = true; }
+
   /// \brief dst = alpha op(lhs) op(rhs) with both operands rounded to bf16 and the products
-  /// accumulated in float (dst must not alias lhs or rhs), split as multiply() splits.
+  /// accumulated in float (dst must not alias lhs or rhs), split as multiply() splits. alpha
+  /// scales lhs before its rounding when lhs is smaller than dst, and the result otherwise.
   /// \throws std::logic_error if an operand exceeds the reserved buffers.
   void multiply(View<float> dst, const ConstView<float>& lhs, const ConstView<float>& rhs,
                 float alpha, Transposed transposed) {
     if (lhs.size() > Index(m_lhs.size()) || rhs.size() > Index(m_rhs.size()))
       throw std::logic_error("Bf16Products::multiply: operands larger than reserved");
 #ifdef DLADMM_USE_ONEDNN
-    convert_to_bf16(lhs, m_lhs.data());
-    convert_to_bf16(rhs, m_rhs.data());
+    const bool scale_lhs = lhs.size() < dst.size();
+    convert_to_bf16(lhs, m_lhs.data(), scale_lhs ? alpha : 1.0f);
+    const RhsView view{rhs.data(), rhs.rows(), rhs.cols(), rhs.outerStride()};
+    if (!(m_same_rhs_next && view == m_converted_rhs)) convert_to_bf16(rhs, m_rhs.data());
+    m_same_rhs_next = false;
+    m_converted_rhs = view;
+    const float result_scale = scale_lhs ? 1.0f : alpha;
     const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
     const ProductShape shape = product_shape(lhs, rhs, transposed);
     const Index depth = shape.depth;
@@ -138,7 +162,7 @@ class Bf16Products {
       piece.weights_strides = lhs_t ? Strides{1, depth} : Strides{lhs.rows(), 1};
       piece.dst = by_columns ? &dst.coeffRef(0, first) : &dst.coeffRef(first, 0);
       piece.dst_stride = dst.outerStride();
-      run_on_this_thread(piece, alpha);
+      run_on_this_thread(piece, result_scale);
     });
 #else
     (void)dst;
@@ -150,6 +174,14 @@ class Bf16Products {
 
  private:
   using Strides = std::vector<std::int64_t>;
+  // Which matrix m_rhs holds rounded: its data, dimensions and outer stride.
+  struct RhsView {
+    const float* data = nullptr;
+    Index rows = 0, cols = 0, stride = 0;
+    bool operator==(const RhsView& o) const {
+      return data == o.data && rows == o.rows && cols == o.cols && stride == o.stride;
+    }
+  };
   // One output piece: dst (rows x cols, column-major, leading dimension dst_stride) =
   // weights^T src^T in oneDNN's row-major terms.
   struct Piece {
@@ -197,6 +229,8 @@ class Bf16Products {
   dnnl::engine m_engine{dnnl::engine::kind::cpu, 0};
 #endif
   std::vector<std::uint16_t> m_lhs, m_rhs;
+  RhsView m_converted_rhs;
+  bool m_same_rhs_next = false;
 };
 
 /// \brief dst = alpha op(lhs) op(rhs) (multiply()), by \p bf16 when it is given, Scalar is

@@ -108,6 +108,7 @@ BlockReport weight_step_quadratic(WeightMat& W, const ConstView<std::common_type
   if (l2 > 0) grad += l2 * W;
   const double h2 = sum_squares(grad);  // over parameters
   if (h2 == 0) return report;
+  if (bf16) bf16->same_rhs_next();  // A, as in the gradient
   samples.template sample_product<Scalar>(step_product, grad, A, 1, Transposed::None, bf16);
   const Scalar c =
       accepted_curvature(bt, double(beta) * sum_squares(step_product, samples) / h2, report);
