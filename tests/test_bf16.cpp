@@ -111,7 +111,8 @@ TEST_CASE("bf16 products are within the bound bf16 inputs and float sums allow",
   };
   for (const Case c :
        {Case{96, 2500, 130, Transposed::None}, Case{700, 80, 90, Transposed::None},
-        Case{130, 1900, 70, Transposed::Lhs}, Case{300, 200, 3000, Transposed::Rhs}}) {
+        Case{130, 1900, 70, Transposed::Lhs}, Case{700, 90, 80, Transposed::Lhs},
+        Case{300, 200, 3000, Transposed::Rhs}, Case{100, 2500, 300, Transposed::Rhs}}) {
     const bool lt = c.transposed == Transposed::Lhs, rt = c.transposed == Transposed::Rhs;
     const Matrix<float> lhs_full =
         random_matrix<float>(lt ? c.depth + 3 : c.rows + 3, lt ? c.rows : c.depth, rng);
@@ -139,6 +140,33 @@ TEST_CASE("bf16 products are within the bound bf16 inputs and float sums allow",
     // The rows below the view are untouched.
     CHECK((out_full.bottomRows(2).array() == 7).all());
   }
+}
+
+TEST_CASE("a declared shared rhs is reused only by the next bf16 product", "[bf16]") {
+  if (!bf16_available()) {
+    WARN("bf16 products cannot run here: " << detail::bf16_unavailable_reason());
+    return;
+  }
+  std::mt19937_64 rng(8);
+  const Matrix<float> a = random_matrix<float>(100, 300, rng),
+                      small = random_matrix<float>(10, 300, rng);
+  Matrix<float> b = random_matrix<float>(300, 500, rng);
+  Matrix<float> first(100, 500), again(100, 500), narrow(10, 500);
+  detail::Bf16Products bf16;
+  bf16.reserve(a.size(), b.size());
+  bf16.multiply(first, a, b, 1.0f, Transposed::None);
+  // Declared, but the next product is too narrow for bf16 and runs in float: the declaration
+  // goes with it, so a later change of b in place is seen.
+  bf16.same_rhs_next();
+  detail::multiply_routed<float>(narrow, small, b, 1.0f, Transposed::None, &bf16);
+  b *= 2;  // exact in bf16 and in the float sums: the product doubles exactly
+  bf16.multiply(again, a, b, 1.0f, Transposed::None);
+  CHECK((again.array() == 2 * first.array()).all());
+  // Declared and honoured: the rounding of b is reused (b changed behind it: the old product).
+  bf16.same_rhs_next();
+  b /= 2;
+  bf16.multiply(again, a, b, 1.0f, Transposed::None);
+  CHECK((again.array() == 2 * first.array()).all());
 }
 
 TEST_CASE("bf16 products are bit-identical on 1 and 2 threads", "[bf16][threads]") {

@@ -55,8 +55,8 @@ struct SolverAccess;  // what checkpoint.hpp reads and restores; defined there
 ///
 /// The solver refers to the problem passed to init() or minimize(); the problem must outlive
 /// the solver's use of it. After init(), step() allocates no memory (Quadratic solver; the
-/// first copy for Param::keep_last_finite is made by init(); with bf16 products, oneDNN's own
-/// primitive and memory handles are the exception).
+/// first copy for Param::keep_last_finite is made by init(); with bf16 products, oneDNN's
+/// primitive and memory handles and the kernel's small per-piece descriptors are the exception).
 ///
 /// An iteration whose figures are NaN or infinite ends the run with Status::NumericalIssue.
 /// With Param::keep_last_finite (the default) the problem's variables and iteration() are then

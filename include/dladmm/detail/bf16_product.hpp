@@ -19,7 +19,11 @@
 
 #ifdef DLADMM_USE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+#if DNNL_VERSION_MAJOR != 2
+#error "dladmm's bf16 products need oneDNN 2.x (matmul::desc was removed in 3.0)"
 #endif
+#endif
+#include <exception>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -56,7 +60,13 @@ inline float from_bf16(std::uint16_t b) {
 /// AVX-512 BF16); otherwise why not, in one sentence. ONEDNN_MAX_CPU_ISA lowers what oneDNN
 /// reports (how the tests force the refusal on a processor that has bf16).
 inline std::string bf16_unavailable_reason() {
-#ifdef DLADMM_USE_ONEDNN
+#if defined(DLADMM_USE_ONEDNN) && !defined(_OPENMP)
+  return "this build has no OpenMP, which bf16 products need to keep oneDNN's products, and so "
+         "the results, independent of the thread count (compile with -fopenmp)";
+#elif defined(DLADMM_USE_ONEDNN)
+  if (dnnl_version()->cpu_runtime != DNNL_RUNTIME_OMP)
+    return "this oneDNN does not run its threads on OpenMP, which bf16 products need to keep "
+           "the results independent of the thread count";
   const auto isa = unsigned(dnnl::get_effective_cpu_isa());
   const auto bf16 = unsigned(dnnl::cpu_isa::avx512_core_bf16);
   if ((isa & bf16) == bf16) return {};
@@ -125,10 +135,13 @@ class Bf16Products {
     return rows >= bf16_min_dimension && cols >= bf16_min_dimension && depth >= bf16_min_dimension;
   }
 
-  /// \brief Declares that the next multiply()'s rhs is the matrix the last one's was, unchanged
-  /// since: its rounding to bf16 is reused (if it is the same view; otherwise the flag is
-  /// ignored). The W step's two products share their rhs A.
+  /// \brief Declares that the next product's rhs is the matrix the last one's was, unchanged
+  /// since: its rounding to bf16 is reused if that product runs here on the same view. The
+  /// W step's two products share their rhs A. Any product, here or in float
+  /// (multiply_routed()), clears the declaration.
   void same_rhs_next() { m_same_rhs_next = true; }
+  /// \brief Withdraws same_rhs_next() (a product ran elsewhere).
+  void forget_same_rhs() { m_same_rhs_next = false; }
 
   /// \brief dst = alpha op(lhs) op(rhs) with both operands rounded to bf16 and the products
   /// accumulated in float (dst must not alias lhs or rhs), split as multiply() splits. alpha
@@ -146,6 +159,7 @@ class Bf16Products {
     m_same_rhs_next = false;
     m_converted_rhs = view;
     const float result_scale = scale_lhs ? 1.0f : alpha;
+    std::exception_ptr failure;  // the first piece's error, rethrown outside the parallel region
     const bool lhs_t = transposed == Transposed::Lhs, rhs_t = transposed == Transposed::Rhs;
     const ProductShape shape = product_shape(lhs, rhs, transposed);
     const Index depth = shape.depth;
@@ -162,8 +176,16 @@ class Bf16Products {
       piece.weights_strides = lhs_t ? Strides{1, depth} : Strides{lhs.rows(), 1};
       piece.dst = by_columns ? &dst.coeffRef(0, first) : &dst.coeffRef(first, 0);
       piece.dst_stride = dst.outerStride();
-      run_on_this_thread(piece, result_scale);
+      try {
+        run_on_this_thread(piece, result_scale);
+      } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(dladmm_bf16_failure)
+#endif
+        if (!failure) failure = std::current_exception();
+      }
     });
+    if (failure) std::rethrow_exception(failure);
 #else
     (void)dst;
     (void)alpha;
@@ -244,6 +266,7 @@ void multiply_routed(View<Scalar> dst, const ConstView<Scalar>& lhs, const Const
       bf16->multiply(dst, lhs, rhs, alpha, transposed);
       return;
     }
+    if (bf16) bf16->forget_same_rhs();
   } else {
     (void)bf16;
   }
